@@ -36,3 +36,4 @@ class IncomingPayment:
     payer_name: str  # first, middle and last names joined; may be ""
     phone: PayerPhone
     source: PaymentSource
+    invoice_number: str = ""  # Daraja's InvoiceNumber, usually empty

@@ -1,0 +1,181 @@
+"""The tables. Every row that belongs to a business carries `business_id`, and every query filters on it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.storage.types import Cents, UtcDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _id() -> int | None:
+    return Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True))
+
+
+def _fk(target: str, *, nullable: bool = False, index: bool = True) -> int:
+    col = Column(BigInteger().with_variant(Integer, "sqlite"), ForeignKey(target, ondelete="RESTRICT"),
+                 nullable=nullable, index=index)
+    return Field(default=None, sa_column=col)
+
+
+def _money(*, nullable: bool = False) -> Decimal:
+    return Field(default=None if nullable else Decimal("0.00"), sa_column=Column(Cents(), nullable=nullable))
+
+
+def _time(*, nullable: bool = False, index: bool = False) -> datetime:
+    column = Column(UtcDateTime(), nullable=nullable, index=index)
+    if nullable:
+        return Field(default=None, sa_column=column)
+    return Field(default_factory=utcnow, sa_column=column)
+
+
+class BusinessRow(SQLModel, table=True):
+    __tablename__ = "business"
+    id: int | None = _id()
+    name: str
+    kind: str = "paybill"  # paybill | till
+    timezone: str = "Africa/Nairobi"
+    callback_token: str = Field(unique=True, index=True)  # lowercase hex: no forbidden words possible
+    reject_unknown_accounts: bool = False
+    invoice_format: str = "INV-{n:04d}"
+    invoice_next: int = 1
+    settings_json: str = "{}"  # per-business knobs (match thresholds, summary time); validated at the edge
+    created_at: datetime = _time()
+
+
+class ShortcodeRow(SQLModel, table=True):
+    """One business may own several paybills and tills; a shortcode belongs to one business."""
+
+    __tablename__ = "shortcode"
+    shortcode: str = Field(primary_key=True)
+    business_id: int = _fk("business.id")
+
+
+class CallbackRow(SQLModel, table=True):
+    """The raw-callback journal: every body exactly as received, whatever became of it."""
+
+    __tablename__ = "callback"
+    id: int | None = _id()
+    business_id: int | None = _fk("business.id", nullable=True)
+    source: str  # c2b_validation | c2b_confirmation | stk
+    external_id: str | None = Field(default=None, index=True)  # TransID / CheckoutRequestID when readable
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    remote_addr: str = ""
+    received_at: datetime = _time()
+    handled_at: datetime | None = _time(nullable=True)
+    outcome: str = "received"  # stored | duplicate | invalid | foreign_shortcode | stk_failed | validated | rejected
+    detail: str = ""
+    flagged: bool = False  # needs a person to look at it
+
+
+class PaymentRow(SQLModel, table=True):
+    """One row per M-Pesa receipt per business: STK and C2B both report the same receipt, so it is the key."""
+
+    __tablename__ = "payment"
+    __table_args__ = (
+        UniqueConstraint("business_id", "trans_id", name="uq_payment_receipt"),
+        Index("ix_payment_business_paid", "business_id", "paid_at"),
+        Index("ix_payment_unprocessed", "business_id", "processed_at"),
+    )
+    id: int | None = _id()
+    business_id: int = _fk("business.id", index=False)
+    trans_id: str
+    source: str  # c2b | stk | sms | statement
+    shortcode: str = ""
+    amount: Decimal = _money()
+    paid_at: datetime = _time()
+    reference: str = ""
+    invoice_number: str = ""
+    payer_name: str = ""
+    msisdn_kind: str = "missing"  # plain | sha256 | masked | missing
+    phone_sha256: str | None = Field(default=None, index=True)
+    masked_prefix: str | None = None
+    masked_suffix: str | None = None
+    status: str = "unmatched"  # unmatched | suggested | matched | ignored
+    processed_at: datetime | None = _time(nullable=True)  # matching ran; NULL = the sweep picks it up
+    callback_id: int | None = _fk("callback.id", nullable=True, index=False)
+    created_at: datetime = _time()
+
+
+class StkAttemptRow(SQLModel, table=True):
+    """Each STK result, paid or not (1032 cancelled, 1037 timeout, 2001 wrong PIN...)."""
+
+    __tablename__ = "stk_attempt"
+    id: int | None = _id()
+    business_id: int = _fk("business.id")
+    checkout_request_id: str = Field(index=True)
+    merchant_request_id: str = ""
+    result_code: int
+    result_desc: str = ""
+    trans_id: str | None = None
+    amount: Decimal | None = _money(nullable=True)
+    created_at: datetime = _time()
+
+
+class CustomerRow(SQLModel, table=True):
+    __tablename__ = "customer"
+    __table_args__ = (
+        Index("ix_customer_name_key", "business_id", "name_key"),
+        Index("ix_customer_account_key", "business_id", "account_key"),
+    )
+    id: int | None = _id()
+    business_id: int = _fk("business.id", index=False)
+    name: str
+    name_key: str = ""
+    account_code: str | None = None
+    account_key: str | None = None
+    created_at: datetime = _time()
+
+
+class CustomerPhoneRow(SQLModel, table=True):
+    __tablename__ = "customer_phone"
+    __table_args__ = (
+        UniqueConstraint("business_id", "phone", name="uq_customer_phone"),
+        Index("ix_customer_phone_sha", "business_id", "phone_sha256"),
+    )
+    id: int | None = _id()
+    business_id: int = _fk("business.id", index=False)
+    customer_id: int = _fk("customer.id")
+    phone: str  # canonical 2547XXXXXXXX
+    phone_sha256: str
+
+
+class InvoiceRow(SQLModel, table=True):
+    __tablename__ = "invoice"
+    __table_args__ = (
+        UniqueConstraint("business_id", "number", name="uq_invoice_number"),
+        Index("ix_invoice_number_key", "business_id", "number_key"),
+        Index("ix_invoice_customer_status", "business_id", "customer_id", "status"),
+    )
+    id: int | None = _id()
+    business_id: int = _fk("business.id", index=False)
+    number: str
+    number_key: str = ""
+    customer_id: int | None = _fk("customer.id", nullable=True, index=False)
+    amount: Decimal = _money()
+    open_balance: Decimal = _money()
+    issued: date
+    due: date | None = None
+    description: str = ""
+    status: str = "open"  # open | partial | paid | cancelled
+    created_at: datetime = _time()
+
+
+class LinkCodeRow(SQLModel, table=True):
+    """A one-time code that links a chat to a business. Only its hash is stored."""
+
+    __tablename__ = "link_code"
+    id: int | None = _id()
+    business_id: int = _fk("business.id")
+    code_sha256: str = Field(unique=True)
+    role: str = "owner"  # owner | staff
+    expires_at: datetime = _time()
+    used_at: datetime | None = _time(nullable=True)
+    created_at: datetime = _time()

@@ -1,0 +1,62 @@
+"""The composition root: settings in, the FastAPI app out, every long-lived part started in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from fastapi import FastAPI
+
+from bot.storage.db import make_engine
+from webhooks.intake import CallbackWriter
+from webhooks.logs import configure_logging, get_logger
+from webhooks.metrics import Metrics
+from webhooks.routes import daraja, ops
+from webhooks.runtime import Runtime
+from webhooks.settings import Settings
+from webhooks.spool import Spool
+
+log = get_logger("app")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging()
+        rt = build_runtime(settings)
+        app.state.hesabu = rt
+        await rt.refresh_targets()
+        try:
+            await asyncio.to_thread(rt.replay_spool)
+        except Exception as exc:  # noqa: BLE001 - the database may still be starting; the replayer retries
+            log.warning("spool.startup_replay_failed", error=type(exc).__name__)
+        await rt.writer.start()
+        rt.background.append(asyncio.create_task(rt.spool_replayer(), name="spool-replayer"))
+        log.info("app.started", env=settings.env)
+        try:
+            yield
+        finally:
+            for task in rt.background:
+                task.cancel()
+            for task in rt.background:
+                with suppress(asyncio.CancelledError):
+                    await task
+            await rt.writer.stop()
+            rt.engine.dispose()
+
+    app = FastAPI(title="Hesabu", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(daraja.router)
+    app.include_router(ops.router)
+    return app
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    engine = make_engine(settings.database_url)
+    metrics = Metrics()
+    spool = Spool(settings.spool_dir)
+    writer = CallbackWriter(engine, spool, metrics)
+    metrics.spool_depth.set(spool.depth())
+    return Runtime(settings=settings, engine=engine, metrics=metrics, spool=spool, writer=writer)

@@ -74,3 +74,30 @@ class RecordingChannel:
 
     def texts(self, chat_id: str | None = None) -> list[str]:
         return [s.reply.text for s in self.sent if chat_id is None or s.chat_id == chat_id]
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut at line breaks into pieces of at most `limit` characters (a long line is cut where it must)."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            cut = _safe_cut(line, limit)
+            pieces.append(line[:cut])
+            line = line[cut:]
+        if len(current) + len(line) > limit:
+            pieces.append(current)
+            current = ""
+        current += line
+    if current or not pieces:
+        pieces.append(current)
+    return pieces
+
+
+def _safe_cut(text: str, limit: int) -> int:
+    """Never cut inside an HTML entity such as `&amp;` (Telegram rejects the broken markup)."""
+    amp = text.rfind("&", max(0, limit - 8), limit)
+    return amp if amp > 0 and ";" not in text[amp:limit] else limit

@@ -37,7 +37,7 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.assistant.messages import MAX_CHOICE_DATA_BYTES, Attachment, Choice, InboundMessage, Reply
-from bot.channels.base import RetryLater, SentRef, Undeliverable
+from bot.channels.base import RetryLater, SentRef, Undeliverable, split_text
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 # the outbox backs off further on repeats; this is the floor for failures that carry no hint
@@ -132,33 +132,6 @@ def keyboard(choices: tuple[Choice, ...]) -> InlineKeyboardMarkup | None:
     for choice in choices:
         assert len(choice.data.encode()) <= MAX_CHOICE_DATA_BYTES, choice.data
     return InlineKeyboardMarkup([[InlineKeyboardButton(c.label, callback_data=c.data)] for c in choices])
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Cut at line breaks into pieces of at most `limit` characters (a long line is cut where it must)."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.splitlines(keepends=True):
-        while len(line) > limit:
-            if current:
-                pieces.append(current)
-                current = ""
-            cut = _safe_cut(line, limit)
-            pieces.append(line[:cut])
-            line = line[cut:]
-        if len(current) + len(line) > limit:
-            pieces.append(current)
-            current = ""
-        current += line
-    if current or not pieces:
-        pieces.append(current)
-    return pieces
-
-
-def _safe_cut(text: str, limit: int) -> int:
-    """Never cut inside an HTML entity such as `&amp;` (Telegram rejects the broken markup)."""
-    amp = text.rfind("&", max(0, limit - 8), limit)
-    return amp if amp > 0 and ";" not in text[amp:limit] else limit
 
 
 async def _mapped(call: Callable[[], Awaitable[_T]]) -> _T:

@@ -7,12 +7,11 @@ from telegram import Bot, Update
 from telegram.warnings import PTBUserWarning
 
 from bot.assistant.messages import Choice, Document, InboundMessage, Reply
-from bot.channels.base import Channel, RetryLater, Undeliverable
+from bot.channels.base import Channel, RetryLater, Undeliverable, split_text
 from bot.channels.telegram import (
     TelegramChannel,
     build_telegram_application,
     inbound_from_update,
-    split_text,
 )
 from tests.fakes.telegram_api import FakeTelegramApi
 

@@ -1,0 +1,144 @@
+"""The WhatsApp channel through Twilio: replies out with the twilio REST client, inbound forms in.
+
+WhatsApp has no inline buttons in free-form messages, so choices are numbered lines; the person
+answers with the number and the assistant (which remembers the choices it offered) resolves it.
+Messages cannot be edited: an `edit_ref` reply is sent as a new message. Pictures and documents
+need a public URL that Twilio fetches, so they go out only when a `publish` callable is given.
+
+The REST origin is HESABU_TWILIO_API_URL: the twilio library has no base-URL option, but every
+API call is built from the `Api` domain's `base_url`, so `build_twilio_client` overrides that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+import anyio.to_thread
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http import HttpClient
+from twilio.rest import Client
+
+from bot.assistant.messages import Attachment, Choice, InboundMessage, Reply
+from bot.channels.base import RetryLater, SentRef, Undeliverable, split_text
+
+DEFAULT_API_URL = "https://api.twilio.com"
+MAX_BODY = 1600  # Twilio's limit for one WhatsApp message body
+OUTSIDE_WINDOW = 63016
+NETWORK_RETRY_SECONDS = 10.0
+RATE_LIMIT_RETRY_SECONDS = 5.0
+
+# (filename, content, mime) -> a public https URL Twilio can fetch
+Publish = Callable[[str, bytes, str], Awaitable[str]]
+
+
+class FormLike(Protocol):
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+
+def build_twilio_client(
+    account_sid: str, auth_token: str, api_url: str = DEFAULT_API_URL, *, http_client: HttpClient | None = None
+) -> Client:
+    """A twilio Client whose Messages requests go to `{api_url}/2010-04-01/Accounts/{sid}/Messages.json`."""
+    # environment={}: TWILIO_EDGE/TWILIO_REGION would rewrite the host and break a custom origin
+    client = Client(account_sid, auth_token, http_client=http_client, environment={})
+    client.api.base_url = api_url.rstrip("/")
+    return client
+
+
+class WhatsAppChannel:
+    """`Channel` over Twilio's Messages API; `sender` is HESABU_TWILIO_WHATSAPP_FROM (`whatsapp:+…`)."""
+
+    name = "whatsapp"
+
+    def __init__(self, client: Client, sender: str, *, publish: Publish | None = None) -> None:
+        self.client = client
+        self.sender = sender
+        self.publish = publish
+
+    async def send(self, chat_id: str, reply: Reply) -> SentRef:
+        media = await self._media_urls(reply)
+        pieces = split_text(render_text(reply), MAX_BODY)
+        sid = ""
+        for i, body in enumerate(pieces):
+            last = i == len(pieces) - 1
+            sid = await self._create(to=chat_id, body=body, media_url=media if last and media else None)
+        return sid
+
+    async def _media_urls(self, reply: Reply) -> list[str]:
+        if self.publish is None:
+            return []
+        urls = []
+        if reply.picture is not None:
+            urls.append(await self.publish("chart.png", reply.picture, "image/png"))
+        if reply.document is not None:
+            doc = reply.document
+            urls.append(await self.publish(doc.filename, doc.content, doc.mime))
+        return urls
+
+    async def _create(self, **fields: Any) -> str:
+        fields = {"from_": self.sender, **fields}
+        try:
+            if self.client.http_client.is_async:
+                message = await self.client.messages.create_async(**fields)
+            else:  # the default client is requests-based: keep it off the event loop
+                message = await anyio.to_thread.run_sync(lambda: self.client.messages.create(**fields))
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise _mapped(exc) from exc
+        except TwilioException as exc:
+            raise RetryLater(NETWORK_RETRY_SECONDS, f"twilio: {exc}") from exc
+        except OSError as exc:  # connection errors from requests/aiohttp are OSErrors
+            raise RetryLater(NETWORK_RETRY_SECONDS, f"twilio network: {exc}") from exc
+        return str(message.sid)
+
+
+def _mapped(exc: TwilioRestException | TwilioServiceException) -> RetryLater | Undeliverable:
+    code = exc.code
+    status = exc.status
+    if code == OUTSIDE_WINDOW:
+        return Undeliverable("whatsapp: outside the 24-hour window, a template is needed (63016)")
+    if status == 429:
+        return RetryLater(RATE_LIMIT_RETRY_SECONDS, f"twilio rate limit ({code})")
+    if status >= 500:
+        return RetryLater(NETWORK_RETRY_SECONDS, f"twilio server error {status} ({code})")
+    return Undeliverable(f"twilio rejected the message: {status} ({code})")
+
+
+def render_text(reply: Reply) -> str:
+    """Text plus numbered choices: WhatsApp free-form messages have no buttons."""
+    if not reply.choices:
+        return reply.text
+    lines = [reply.text, ""] if reply.text else []
+    lines += [f"{n}. {choice.label}" for n, choice in enumerate(reply.choices, start=1)]
+    return "\n".join(lines)
+
+
+def choice_for_number(text: str, choices: tuple[Choice, ...]) -> Choice | None:
+    """`2` (or ` 2. `) answers the second choice offered; anything else is not a choice."""
+    number = text.strip().rstrip(".")
+    if number.isdigit() and 1 <= int(number) <= len(choices):
+        return choices[int(number) - 1]
+    return None
+
+
+def inbound_from_form(form: FormLike | Mapping[str, Any]) -> InboundMessage | None:
+    """The InboundMessage in a Twilio WhatsApp webhook form (validate the signature first)."""
+    sender = str(form.get("From") or "")
+    if not sender:
+        return None
+    attachment = None
+    if int(form.get("NumMedia") or 0) > 0 and form.get("MediaUrl0"):
+        mime = str(form.get("MediaContentType0") or "")
+        kind = "photo" if mime.startswith("image/") else "document"
+        attachment = Attachment(kind=kind, ref=str(form.get("MediaUrl0")), mime=mime or None)
+    return InboundMessage(
+        channel="whatsapp",
+        chat_id=sender,
+        sender_name=str(form.get("ProfileName") or ""),
+        text=str(form.get("Body") or ""),
+        # a quick-reply template button carries its id in ButtonPayload
+        choice=str(form.get("ButtonPayload")) if form.get("ButtonPayload") else None,
+        message_ref=str(form.get("OriginalRepliedMessageSid")) if form.get("OriginalRepliedMessageSid") else None,
+        attachment=attachment,
+        external_id=str(form.get("MessageSid")) if form.get("MessageSid") else None,
+    )

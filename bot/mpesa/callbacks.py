@@ -30,7 +30,7 @@ from bot.mpesa.fields import (
 
 MAX_BODY = 64 * 1024  # real callbacks are under 2 KB; anything far larger is not Daraja
 _NAMES = ("FirstName", "MiddleName", "LastName")
-_STK_ITEMS = ("amount", "mpesareceiptnumber", "transactiondate", "phonenumber")
+_STK_ITEMS = {name.casefold(): name for name in ("Amount", "MpesaReceiptNumber", "TransactionDate", "PhoneNumber")}
 
 JsonObject = Mapping[str, object]
 
@@ -159,14 +159,19 @@ def _metadata_items(callback: JsonObject) -> dict[str, object]:
         raise FieldError("paid, but CallbackMetadata has no Item list")
     found: dict[str, object] = {}
     for item in items:
-        name = item.get("Name") if isinstance(item, dict) else None
-        key = name.strip().casefold() if isinstance(name, str) else None
-        if key not in _STK_ITEMS:
+        key = _item_key(item)
+        if key is None:
             continue  # Balance and unknown items carry nothing we use, whatever their shape
         if key in found and found[key] != item.get("Value"):
-            raise FieldError(f"CallbackMetadata has {name.strip()} twice with different values")
+            raise FieldError(f"CallbackMetadata has {_STK_ITEMS[key]} twice with different values")
         found[key] = item.get("Value")
     return found
+
+
+def _item_key(item: object) -> str | None:
+    name = item.get("Name") if isinstance(item, dict) else None
+    key = name.strip().casefold() if isinstance(name, str) else None
+    return key if key in _STK_ITEMS else None
 
 
 def _msisdn_text(value: object, name: str) -> str:

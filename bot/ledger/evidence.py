@@ -91,6 +91,10 @@ def reference_clues(reference: str, book: BookView, limit: int) -> list[Clue]:
         clues += [Clue(c, Strength.STRONG, f"account is {c.name}'s phone")
                   for c in book.customers_by_phone_hash(phone_sha256(canonical))]
     clues += _name_clues(reference, book, limit, "account names", Strength.STRONG)
+    paid = book.invoice_by_reference_key(key)
+    owner = book.customer(paid.customer_id) if paid is not None else None
+    if paid is not None and owner is not None:  # a paid invoice named again: its customer paying the next one
+        clues.append(Clue(owner, Strength.MEDIUM, f"account {paid.number} (already paid) is {owner.name}'s"))
     clues += [Clue(c, Strength.MEDIUM, f"account {reference.strip()!r} was {c.name} before")
               for c in book.customers_by_alias(AliasKind.REFERENCE, key)]
     return clues

@@ -138,3 +138,12 @@ def test_keys(func: object, text: str, key: str) -> None:
 
 def test_filler() -> None:
     assert is_filler("PAYMENT") and is_filler("1") and is_filler("") and not is_filler("B12")
+
+
+def test_paid_invoice_named_again_points_at_its_customer() -> None:
+    b = InMemoryBook([MARY])
+    b.add_invoice(invoice("INV-0042", "C1", "2500.00", 1, balance="0.00"))
+    b.add_invoice(invoice("INV-0043", "C1", "1000.00", 2))
+    decision = match_payment(pay("1000", "INV-0042", UNKNOWN), b)
+    assert decision.kind is DecisionKind.AUTO
+    assert [a.number for a in decision.allocations] == ["INV-0043"]

@@ -147,3 +147,27 @@ def test_paid_invoice_named_again_points_at_its_customer() -> None:
     decision = match_payment(pay("1000", "INV-0042", UNKNOWN), b)
     assert decision.kind is DecisionKind.AUTO
     assert [a.number for a in decision.allocations] == ["INV-0043"]
+
+
+def test_overpayment_leaves_credit_to_the_customer() -> None:
+    decision = match_payment(pay("4000", "", phone_sha256("254712345678")), book())
+    assert decision.settlement is not None
+    assert decision.settlement.customer_id == "C1" and decision.settlement.credit == Decimal("500.00")
+    assert "credit" in decision.reasons[-1]
+
+
+def test_confirm_undoes_a_wrong_auto_and_applies_the_truth() -> None:
+    from bot.ledger.allocation import allocate
+    from bot.ledger.replay import apply_changes, confirm
+
+    b = book()
+    payment = pay("1000", "", phone_sha256("254712345678"))
+    decision = match_payment(payment, b)
+    assert decision.settlement is not None
+    b.apply(apply_changes(decision.settlement))
+    truth = allocate(payment.amount, [b.invoice("INV-0042")])  # the owner says: part of INV-0042
+    confirmation = confirm(payment, decision.settlement, truth, MARY)
+    b.apply(confirmation.changes)
+    assert b.invoice("INV-0043").open_balance == Decimal("1000.00")
+    assert b.invoice("INV-0042").open_balance == Decimal("1500.00")
+    assert confirm(payment, truth, truth, None).changes == ()

@@ -89,6 +89,7 @@ def parse_c2b(body: bytes) -> C2BNotice | CallbackProblem:
 
 def _c2b_notice(doc: JsonObject) -> C2BNotice:
     msisdn_raw = _msisdn_text(doc.get("MSISDN"), "MSISDN")
+    invoice_number = read_text(doc, "InvoiceNumber")
     payment = IncomingPayment(
         trans_id=read_receipt(doc.get("TransID"), "TransID"),
         amount=read_amount(doc.get("TransAmount"), "TransAmount"),
@@ -98,11 +99,12 @@ def _c2b_notice(doc: JsonObject) -> C2BNotice:
         payer_name=read_name(doc, _NAMES),
         phone=read_msisdn(msisdn_raw),
         source=PaymentSource.C2B,
+        invoice_number=invoice_number,
     )
     return C2BNotice(
         payment=payment,
         transaction_type=read_text(doc, "TransactionType"),
-        invoice_number=read_text(doc, "InvoiceNumber"),
+        invoice_number=invoice_number,
         org_balance=read_optional_amount(doc.get("OrgAccountBalance"), "OrgAccountBalance"),
         third_party_trans_id=read_text(doc, "ThirdPartyTransID"),
         msisdn_raw=msisdn_raw,

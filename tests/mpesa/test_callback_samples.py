@@ -86,7 +86,7 @@ def test_c2b_sample(name):
     assert type(payment.amount) is Decimal and str(payment.amount) == str(amount)
     assert payment.paid_at == paid_at and payment.paid_at.utcoffset().total_seconds() == 0
     assert payment.phone.kind is kind and payment.source is PaymentSource.C2B
-    assert (notice.org_balance, notice.invoice_number) == (balance, invoice)
+    assert (notice.org_balance, notice.invoice_number, payment.invoice_number) == (balance, invoice, invoice)
 
 
 def test_c2b_times_are_nairobi_local_converted_to_utc():

@@ -45,6 +45,8 @@ def parse_amount(value: object) -> Decimal | MoneyError:
         return MoneyError(text, "not a finite number")
     if raw < 0:
         return MoneyError(text, "negative amount")
+    if raw.adjusted() > 12:  # a trillion shillings: no M-Pesa payment; also keeps quantize in range
+        return MoneyError(text, "amount too large")
     if raw != quantize(raw):
         return MoneyError(text, "more than two decimal places")
     return quantize(raw)

@@ -27,6 +27,7 @@ _MONEY_PHRASES = {
     "negative amount": "is negative",
     "more than two decimal places": "has more than two decimal places",
     "not a finite number": "is not a finite number",
+    "amount too large": "is too large",
 }
 
 
@@ -101,11 +102,7 @@ def read_amount(value: object, name: str = "amount") -> Decimal:
         raise FieldError(f"missing {name}")
     if isinstance(value, bool | dict | list):
         raise FieldError(f"{name} {describe(value)} is not a number")
-    try:
-        amount = parse_amount(value)
-    except ArithmeticError:
-        # parse_amount cannot quantize numbers past Decimal's 28 digits and raises instead of answering
-        raise FieldError(f"{name} {describe(value)} is too large") from None
+    amount = parse_amount(value)
     if isinstance(amount, MoneyError):
         phrase = _MONEY_PHRASES.get(amount.reason, f"is refused: {amount.reason}")
         raise FieldError(f"{name} {describe(value)} {phrase}")

@@ -15,7 +15,7 @@ def test_parse_amount_accepts_daraja_forms(value, expected):
     assert parse_amount(value) == expected
 
 
-@pytest.mark.parametrize("value", ["abc", "-5", 1.0, "NaN", "Infinity", "1.005", None, True])
+@pytest.mark.parametrize("value", ["abc", "-5", 1.0, "NaN", "Infinity", "1.005", None, True, "1e40", "9" * 40])
 def test_parse_amount_refuses_bad_input_as_a_value(value):
     assert isinstance(parse_amount(value), MoneyError)
 

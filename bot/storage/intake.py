@@ -62,30 +62,58 @@ class Recorded:
 
 
 def record_callbacks(conn: Connection, records: list[CallbackRecord], now: datetime) -> list[Recorded]:
-    """Journal each callback, then insert its payment with ON CONFLICT DO NOTHING: the database's
-    uniqueness, not a read-then-write, is what makes fifty concurrent copies one payment."""
-    return [_record_one(conn, record, now) for record in records]
+    """Journal each callback, then insert the payments with ON CONFLICT DO NOTHING: the database's
+    uniqueness, not a read-then-write, is what makes fifty concurrent copies one payment.
+
+    A batch is a few multi-row statements (not two or three per callback): the per-row statement cost,
+    not the commit, is what bounds how many callbacks a second one writer can take. RETURNING rows of a
+    multi-row insert come back in no guaranteed order, so they are matched back by key, not position."""
+    if not records:
+        return []
+    outcomes = [_first_outcome(r) for r in records]
+    callback_ids = _journal(conn, records, outcomes, now)
+    stk_rows = [r for r, o in zip(records, outcomes, strict=True) if r.stk is not None and o is not Outcome.INVALID]
+    if stk_rows:
+        conn.execute(STK_ATTEMPT.insert(), [_stk_values(r, now) for r in stk_rows])
+    wanted: dict[tuple[int, str], tuple[CallbackRecord, int]] = {}
+    for r, o, cid in zip(records, outcomes, callback_ids, strict=True):
+        if o is Outcome.STORED and r.payment is not None:
+            wanted.setdefault((r.business_id, r.payment.trans_id), (r, cid))  # the first copy may create it
+    created = _insert_payments(conn, list(wanted.values()), now) if wanted else {}
+    results = [_recorded(o, cid, created) for o, cid in zip(outcomes, callback_ids, strict=True)]
+    duplicates = [r.callback_id for r in results if r.outcome is Outcome.DUPLICATE]
+    if duplicates:
+        conn.execute(update(CALLBACK).where(CALLBACK.c.id.in_(duplicates)).values(outcome=Outcome.DUPLICATE.value))
+    return results
 
 
-def _record_one(conn: Connection, record: CallbackRecord, now: datetime) -> Recorded:
-    outcome = _first_outcome(record)
-    callback_id = conn.execute(
-        CALLBACK.insert().values(
-            business_id=record.business_id, source=record.source, external_id=record.external_id,
-            body=record.body, remote_addr=record.remote_addr, received_at=record.received_at, handled_at=now,
-            outcome=outcome.value, detail=record.problem or "",
-            flagged=outcome in (Outcome.INVALID, Outcome.FOREIGN_SHORTCODE),
-        ).returning(CALLBACK.c.id)
-    ).scalar_one()
-    if record.stk is not None and outcome is not Outcome.INVALID:
-        _record_stk_attempt(conn, record, now)
-    if outcome is not Outcome.STORED or record.payment is None:
+def _recorded(outcome: Outcome, callback_id: int, created: dict[int, int]) -> Recorded:
+    if outcome is not Outcome.STORED:
         return Recorded(outcome, callback_id)
-    payment_id = _insert_payment(conn, record.business_id, record.payment, record.source, callback_id, now)
-    if payment_id is None:
-        conn.execute(update(CALLBACK).where(CALLBACK.c.id == callback_id).values(outcome=Outcome.DUPLICATE.value))
-        return Recorded(Outcome.DUPLICATE, callback_id)
-    return Recorded(Outcome.STORED, callback_id, payment_id)
+    payment_id = created.get(callback_id)
+    return Recorded(Outcome.STORED, callback_id, payment_id) if payment_id else Recorded(Outcome.DUPLICATE, callback_id)
+
+
+def _journal(conn: Connection, records: list[CallbackRecord], outcomes: list[Outcome], now: datetime) -> list[int]:
+    """Insert the journal rows in one statement; return their ids in the order of `records`."""
+    rows = [{
+        "business_id": r.business_id, "source": r.source, "external_id": r.external_id, "body": r.body,
+        "remote_addr": r.remote_addr, "received_at": r.received_at, "handled_at": now, "outcome": o.value,
+        "detail": r.problem or "", "flagged": o in (Outcome.INVALID, Outcome.FOREIGN_SHORTCODE),
+    } for r, o in zip(records, outcomes, strict=True)]
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for row in conn.execute(_JOURNAL_INSERT, rows):
+        groups.setdefault((row.business_id, row.external_id, row.outcome, row.source), []).append(row.id)
+    for ids in groups.values():
+        ids.sort(reverse=True)  # pop() hands out the lowest id first
+    return [groups[(row["business_id"], row["external_id"], row["outcome"], row["source"])].pop() for row in rows]
+
+
+def _insert_payments(conn: Connection, wanted: list[tuple[CallbackRecord, int]], now: datetime) -> dict[int, int]:
+    """Returns callback id -> new payment id for the receipts this batch created."""
+    rows = [_payment_values(r.business_id, r.payment, cid, now) for r, cid in wanted if r.payment is not None]
+    result = conn.execute(_payment_insert(conn.dialect.name), rows)
+    return {callback_id: payment_id for payment_id, callback_id in result}
 
 
 def _first_outcome(record: CallbackRecord) -> Outcome:
@@ -100,30 +128,37 @@ def _first_outcome(record: CallbackRecord) -> Outcome:
     return Outcome.STORED
 
 
-def _insert(conn: Connection, table: Table) -> Insert:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)  # type: ignore[no-any-return]
+_JOURNAL_INSERT = CALLBACK.insert().returning(
+    CALLBACK.c.id, CALLBACK.c.business_id, CALLBACK.c.external_id, CALLBACK.c.outcome, CALLBACK.c.source)
+_PAYMENT_INSERTS: dict[str, Insert] = {}
 
 
-def _insert_payment(conn: Connection, business_id: int, p: IncomingPayment, source: str,
-                    callback_id: int, now: datetime) -> int | None:
-    stmt = _insert(conn, PAYMENT).values(
-        business_id=business_id, trans_id=p.trans_id, source=p.source.value, shortcode=p.shortcode,
-        amount=p.amount, paid_at=p.paid_at, reference=p.reference, invoice_number=p.invoice_number,
-        payer_name=p.payer_name, msisdn_kind=p.phone.kind.value, phone_sha256=p.phone.sha256,
-        masked_prefix=p.phone.masked_prefix, masked_suffix=p.phone.masked_suffix, status="unmatched",
-        callback_id=callback_id, created_at=now,
-    )
-    stmt = stmt.on_conflict_do_nothing(index_elements=["business_id", "trans_id"])  # type: ignore[attr-defined]
-    return conn.execute(stmt.returning(PAYMENT.c.id)).scalar_one_or_none()
+def _payment_insert(dialect_name: str) -> Insert:
+    """Built once per dialect: rebuilding statements per row was measurable on the hot path."""
+    if dialect_name not in _PAYMENT_INSERTS:
+        dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+        stmt = dialect_insert(PAYMENT).on_conflict_do_nothing(index_elements=["business_id", "trans_id"])
+        _PAYMENT_INSERTS[dialect_name] = stmt.returning(PAYMENT.c.id, PAYMENT.c.callback_id)
+    return _PAYMENT_INSERTS[dialect_name]
 
 
-def _record_stk_attempt(conn: Connection, record: CallbackRecord, now: datetime) -> None:
+def _payment_values(business_id: int, p: IncomingPayment | None, callback_id: int, now: datetime) -> dict[str, object]:
+    assert p is not None
+    return {
+        "business_id": business_id, "trans_id": p.trans_id, "source": p.source.value, "shortcode": p.shortcode,
+        "amount": p.amount, "paid_at": p.paid_at, "reference": p.reference, "invoice_number": p.invoice_number,
+        "payer_name": p.payer_name, "msisdn_kind": p.phone.kind.value, "phone_sha256": p.phone.sha256,
+        "masked_prefix": p.phone.masked_prefix, "masked_suffix": p.phone.masked_suffix, "status": "unmatched",
+        "callback_id": callback_id, "created_at": now,
+    }
+
+
+def _stk_values(record: CallbackRecord, now: datetime) -> dict[str, object]:
     assert record.stk is not None
     paid = record.payment
-    conn.execute(STK_ATTEMPT.insert().values(
-        business_id=record.business_id, checkout_request_id=record.stk.checkout_request_id,
-        merchant_request_id=record.stk.merchant_request_id, result_code=record.stk.result_code,
-        result_desc=record.stk.result_desc, trans_id=paid.trans_id if paid else None,
-        amount=paid.amount if paid else None, created_at=now,
-    ))
+    return {
+        "business_id": record.business_id, "checkout_request_id": record.stk.checkout_request_id,
+        "merchant_request_id": record.stk.merchant_request_id, "result_code": record.stk.result_code,
+        "result_desc": record.stk.result_desc, "trans_id": paid.trans_id if paid else None,
+        "amount": paid.amount if paid else None, "created_at": now,
+    }

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 import string
 import sys
+import tempfile
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,6 +15,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import typer
 
+from bot.bookkeeping.invoices import import_customers
+from bot.bookkeeping.replay import ReplayError, replay_scenario
 from bot.ledger.phones import normalise_phone, phone_sha256
 from bot.storage.businesses import (
     ShortcodeTaken,
@@ -25,8 +29,10 @@ from bot.storage.businesses import (
 from bot.storage.db import make_single_use_engine, unit_of_work
 from bot.storage.migrate import upgrade
 from bot.storage.payments import payments_between
+from bot.storage.settlements import allocations_by_payment
 from bot.storage.tables import BusinessRow
 from webhooks import exports
+from webhooks.daraja import build_record
 from webhooks.settings import Settings
 
 app = typer.Typer(help="Hesabu: M-Pesa bookkeeping in the owner's chat.", no_args_is_help=True,
@@ -37,6 +43,10 @@ export_app = typer.Typer(help="Exports for the accountant.", no_args_is_help=Tru
 app.add_typer(business_app, name="business")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(export_app, name="export")
+match_app = typer.Typer(help="The matching engine, on labelled scenarios.", no_args_is_help=True)
+customers_app = typer.Typer(help="A business's customers.", no_args_is_help=True)
+app.add_typer(match_app, name="match")
+app.add_typer(customers_app, name="customers")
 
 
 def _settings() -> Settings:
@@ -51,9 +61,18 @@ def _fail(message: str) -> None:
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Run the HTTP server, the chat channels and the scheduler."""
+    import os
+
     import uvicorn
 
     from webhooks.app import create_app
+
+    # The callback writer thread hands each batch to the database in C and then needs the GIL back; with
+    # the default 5 ms switch interval it waits behind the event loop, which showed as commit latency.
+    sys.setswitchinterval(float(os.environ.get("HESABU_SWITCH_INTERVAL", "0.0005")))
+    if os.environ.get("HESABU_GC_TEST"):
+        import gc
+        gc.disable()
 
     uvicorn.run(create_app(_settings()), host=host, port=port, log_level="warning", access_log=False)
 
@@ -196,13 +215,63 @@ def export_payments(shortcode: str, date_from: str = typer.Option(None, "--from"
         end = _day(date_to, tz)
         until = end + timedelta(days=1) if end else None
         rows = payments_between(session, business.id or 0, _day(date_from, tz), until)
-        records = [exports.payment_record(p, shortcode, tz) for p in rows]
+        allocations = allocations_by_payment(session, business.id or 0, [p.id for p in rows if p.id is not None])
+        records = [exports.payment_record(p, shortcode, tz, allocations.get(p.id or 0, ())) for p in rows]
     text = exports.to_json(records) if fmt == "json" else exports.to_csv(records)
     if output is None:
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
         typer.echo(f"{len(records)} payments written to {output}", err=True)
+
+
+def replay_file(path: Path, database_url: str | None = None) -> list[dict[str, object]]:
+    """Replay a scenario and return its decision lines. Without a URL it runs on a throw-away SQLite file
+    (synchronous=OFF: nothing in it outlives the command), so it needs no server and no setup."""
+    scenario = json.loads(path.read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory(prefix="hesabu-replay-") as scratch:
+        url = database_url or f"sqlite:///{Path(scratch) / 'replay.db'}"
+        upgrade(url)
+        engine = make_single_use_engine(url)
+        if url.startswith("sqlite"):
+            from sqlalchemy import event
+
+            event.listen(engine, "connect", lambda conn, _r: conn.execute("PRAGMA synchronous=OFF"))
+        try:
+            return list(replay_scenario(engine, scenario, build_record))
+        finally:
+            engine.dispose()
+
+
+@match_app.command("replay")
+def match_replay(scenario: Path, database_url: str = typer.Option(None, "--database-url",
+                                                                   help="default: a temporary SQLite file")) -> None:
+    """Replay a matching scenario; print one decision per payment as JSON Lines."""
+    try:
+        lines = replay_file(scenario, database_url)
+    except (OSError, ValueError, KeyError, ReplayError) as exc:
+        _fail(f"cannot replay {scenario}: {exc}")
+    for line in lines:
+        sys.stdout.write(json.dumps(line) + "\n")
+
+
+@customers_app.command("import")
+def customers_import(shortcode: str, file: Path) -> None:
+    """Add customers from a CSV with columns name,phone,account (phone and account optional)."""
+    try:
+        with file.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc}")
+    if rows and "name" not in rows[0]:
+        _fail("the first line must name the columns: name,phone,account")
+    engine = make_single_use_engine(_settings().database_url)
+    with unit_of_work(engine) as session:
+        business = _business(session, shortcode)
+        result = import_customers(session, business.id or 0, rows)
+    for problem in result.problems:
+        typer.echo(f"skipped {problem}", err=True)
+    typer.echo(f"{result.added} customers imported into {business.name}")
 
 
 def main() -> None:

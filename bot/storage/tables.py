@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import Cents, UtcDateTime
@@ -83,6 +83,9 @@ class PaymentRow(SQLModel, table=True):
         UniqueConstraint("business_id", "trans_id", name="uq_payment_receipt"),
         Index("ix_payment_business_paid", "business_id", "paid_at"),
         Index("ix_payment_unprocessed", "business_id", "processed_at"),
+        # the sweep's question ("what did matching never see?") reads only the few pending rows
+        Index("ix_payment_pending", "created_at", postgresql_where=text("processed_at IS NULL"),
+              sqlite_where=text("processed_at IS NULL")),
     )
     id: int | None = _id()
     business_id: int = _fk("business.id", index=False)
@@ -100,6 +103,8 @@ class PaymentRow(SQLModel, table=True):
     masked_suffix: str | None = None
     status: str = "unmatched"  # unmatched | suggested | matched | ignored
     processed_at: datetime | None = _time(nullable=True)  # matching ran; NULL = the sweep picks it up
+    customer_id: int | None = _fk("customer.id", nullable=True, index=False)  # whose payment, once settled
+    credit: Decimal = _money()  # the part of the settlement kept as the customer's credit
     callback_id: int | None = _fk("callback.id", nullable=True, index=False)
     created_at: datetime = _time()
 
@@ -131,6 +136,7 @@ class CustomerRow(SQLModel, table=True):
     name_key: str = ""
     account_code: str | None = None
     account_key: str | None = None
+    credit: Decimal = _money()  # unapplied overpayments
     created_at: datetime = _time()
 
 
@@ -139,25 +145,59 @@ class CustomerPhoneRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("business_id", "phone", name="uq_customer_phone"),
         Index("ix_customer_phone_sha", "business_id", "phone_sha256"),
+        Index("ix_customer_phone_masked", "business_id", "masked_key"),
     )
     id: int | None = _id()
     business_id: int = _fk("business.id", index=False)
     customer_id: int = _fk("customer.id")
     phone: str  # canonical 2547XXXXXXXX
     phone_sha256: str
+    masked_key: str = ""  # masked_key(phone[:4], phone[-3:]): what a C2B v2 callback can be compared with
+
+
+class CustomerNameTokenRow(SQLModel, table=True):
+    """One row per token of a customer's name: a payer typing `wanjiku` finds Mary Wanjiku Kamau by index."""
+
+    __tablename__ = "customer_name_token"
+    __table_args__ = (Index("ix_customer_name_token", "business_id", "token", "customer_id"),)
+    customer_id: int = Field(sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
+                                              ForeignKey("customer.id", ondelete="RESTRICT"), primary_key=True))
+    token: str = Field(primary_key=True)
+    business_id: int = _fk("business.id", index=False)
+
+
+class CustomerAliasRow(SQLModel, table=True):
+    """A learned fact: payments showing `key` of `kind` (phone hash, masked phone, payer name, reference)
+    come from `customer_id`. Written when an owner confirms a payment."""
+
+    __tablename__ = "customer_alias"
+    __table_args__ = (UniqueConstraint("business_id", "kind", "key", "customer_id", name="uq_customer_alias"),)
+    id: int | None = _id()
+    business_id: int = _fk("business.id", index=False)
+    kind: str
+    key: str
+    customer_id: int = _fk("customer.id")
+    created_at: datetime = _time()
 
 
 class InvoiceRow(SQLModel, table=True):
     __tablename__ = "invoice"
     __table_args__ = (
         UniqueConstraint("business_id", "number", name="uq_invoice_number"),
-        Index("ix_invoice_number_key", "business_id", "number_key"),
+        # number_key is reference_key(number): what the engine looks a typed account up by, one per business
+        Index("ix_invoice_number_key", "business_id", "number_key", unique=True),
+        Index("ix_invoice_digits_key", "business_id", "digits_key"),
         Index("ix_invoice_customer_status", "business_id", "customer_id", "status"),
+        Index("ix_invoice_open_of_customer", "customer_id", "issued", "due", "number",
+              postgresql_where=text("open_balance > 0"), sqlite_where=text("open_balance > 0")),
+        Index("ix_invoice_open_balance", "business_id", "open_balance",
+              postgresql_where=text("open_balance > 0"), sqlite_where=text("open_balance > 0")),
     )
     id: int | None = _id()
     business_id: int = _fk("business.id", index=False)
     number: str
     number_key: str = ""
+    digits_key: str = ""  # digits_key(number): `INV-0042` -> `42`
     customer_id: int | None = _fk("customer.id", nullable=True, index=False)
     amount: Decimal = _money()
     open_balance: Decimal = _money()
@@ -179,3 +219,72 @@ class LinkCodeRow(SQLModel, table=True):
     expires_at: datetime = _time()
     used_at: datetime | None = _time(nullable=True)
     created_at: datetime = _time()
+
+
+class AllocationRow(SQLModel, table=True):
+    """Part of a payment applied to one invoice. A payment's allocations plus its credit equal its amount."""
+
+    __tablename__ = "allocation"
+    id: int | None = _id()
+    business_id: int = _fk("business.id", index=False)
+    payment_id: int = _fk("payment.id")
+    invoice_id: int = _fk("invoice.id")
+    amount: Decimal = _money()
+    created_at: datetime = _time()
+
+
+class MatchDecisionRow(SQLModel, table=True):
+    """What the engine decided for a payment and why: kept so the owner's one-tap choices refer to it."""
+
+    __tablename__ = "match_decision"
+    id: int | None = _id()
+    business_id: int = _fk("business.id", index=False)
+    payment_id: int = Field(sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
+                                             ForeignKey("payment.id", ondelete="RESTRICT"), nullable=False,
+                                             unique=True))
+    kind: str  # auto | suggest | none
+    confidence: int = 0
+    reasons: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of strings
+    applied: str = Field(default="null", sa_column=Column(Text, nullable=False))  # JSON settlement auto applied
+    suggestions: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON settlements, best first
+    created_at: datetime = _time()
+
+
+class OwnerActionRow(SQLModel, table=True):
+    """Something an owner did to the book, with the state before and after it so undo restores it exactly."""
+
+    __tablename__ = "owner_action"
+    __table_args__ = (Index("ix_owner_action_business", "business_id", "id"),)
+    id: int | None = _id()
+    business_id: int = _fk("business.id", index=False)
+    payment_id: int | None = _fk("payment.id", nullable=True, index=False)
+    kind: str  # confirm | match | ignore
+    actor: str = ""
+    summary: str = ""  # what was done, in words
+    before: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON snapshot
+    after: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON snapshot
+    created_at: datetime = _time()
+    undone_at: datetime | None = _time(nullable=True)
+    undone_by: str | None = None
+
+
+class OutboxRow(SQLModel, table=True):
+    """A message to deliver after the transaction that produced it committed. Generic: the chat layer
+    decides how a kind is rendered and to which chats; `dedupe_key` makes queueing idempotent."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_business", "business_id", "id"),
+    )
+    id: int | None = _id()
+    business_id: int = _fk("business.id", index=False)
+    kind: str  # payment.alert, ...
+    dedupe_key: str = Field(unique=True)
+    payload: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON
+    status: str = "pending"  # pending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = _time()
+    created_at: datetime = _time()
+    sent_at: datetime | None = _time(nullable=True)
+    last_error: str = ""

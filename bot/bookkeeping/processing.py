@@ -1,0 +1,76 @@
+"""Matching a stored payment, after the acknowledgement: claim it, decide, apply an auto match, record the
+decision and its reasons, and queue one alert in the outbox. Runs once per payment however many server
+processes share the database (see `claim_payment`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from bot.bookkeeping.payments import incoming_payment, match_settings
+from bot.ledger.matching import Decision, DecisionKind, match_payment
+from bot.ledger.replay import apply_changes
+from bot.storage.book import SqlBook
+from bot.storage.settlements import (
+    StoredDecision,
+    claim_payment,
+    queue_message,
+    record_decision,
+    record_settlement,
+    settlement_to_json,
+    unprocessed_payment_ids,
+)
+from bot.storage.tables import BusinessRow, PaymentRow
+
+ALERT = "payment.alert"
+_STATUS = {DecisionKind.AUTO: "matched", DecisionKind.SUGGEST: "suggested", DecisionKind.NONE: "unmatched"}
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    payment_id: int
+    business_id: int
+    trans_id: str
+    decision: Decision
+    status: str
+
+
+def process_payment(session: Session, payment_id: int, now: datetime) -> Processed | None:
+    """Match one payment. None when there is nothing to do: already processed, or being processed by
+    another worker right now. Never commits."""
+    payment = claim_payment(session, payment_id)
+    if payment is None:
+        return None
+    business = session.get(BusinessRow, payment.business_id)
+    book = SqlBook(session, payment.business_id)
+    decision = match_payment(incoming_payment(payment), book, match_settings(business))
+    if decision.settlement is not None:
+        book.apply(apply_changes(decision.settlement))
+    payment.processed_at = now
+    status = _STATUS[decision.kind]
+    record_settlement(session, payment, decision.settlement, status)
+    record_decision(session, payment, StoredDecision(decision.kind.value, decision.confidence, decision.reasons,
+                                                     decision.settlement, decision.suggestions), now)
+    queue_message(session, payment.business_id, ALERT, f"{ALERT}:{payment.id}", alert_payload(payment, decision), now)
+    return Processed(payment.id or 0, payment.business_id, payment.trans_id, decision, status)
+
+
+def alert_payload(payment: PaymentRow, decision: Decision) -> dict[str, object]:
+    """What the chat needs to tell the owner, without a phone number: the chat layer renders it."""
+    return {
+        "payment_id": payment.id, "trans_id": payment.trans_id, "amount": f"{payment.amount:.2f}",
+        "paid_at": payment.paid_at.isoformat(), "payer_name": payment.payer_name, "reference": payment.reference,
+        "decision": decision.kind.value, "confidence": decision.confidence, "reasons": list(decision.reasons),
+        "applied": settlement_to_json(decision.settlement),
+        "suggestions": [settlement_to_json(s) for s in decision.suggestions],
+    }
+
+
+def claim_unprocessed(session: Session, limit: int, now: datetime,
+                      min_age: timedelta = timedelta(seconds=5)) -> list[int]:
+    """Ids of payments whose matching never ran and that are older than `min_age` (younger ones are still
+    with the live worker). Rows another process has locked are skipped; each id is then processed in its
+    own transaction by `process_payment`, whose claim makes a second attempt a no-op."""
+    return unprocessed_payment_ids(session, now - min_age, limit)

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
+import bot.storage.chat_tables  # noqa: F401  (registers the chat tables)
 import bot.storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bot.storage.db import make_single_use_engine
 

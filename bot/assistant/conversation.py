@@ -1,0 +1,431 @@
+"""The owner's assistant, channel-neutral: an inbound message in, replies out.
+
+`handle_message` runs inside the caller's unit of work. Everything it remembers between messages (the linked
+businesses, the business being worked on, an invoice half-typed) lives in the database, so any server process
+can take any message and a restart loses nothing. Every command checks the chat's link and role, and every
+query below is filtered by the business the chat is linked to: a chat can never reach another's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from bot.assistant import wording
+from bot.assistant.grammar import (
+    HELP_TEXT,
+    Chat,
+    ChooseBusiness,
+    CreateInvoice,
+    CustomerLookup,
+    Export,
+    GrammarError,
+    Help,
+    ListInvoices,
+    Match,
+    Settings,
+    Start,
+    Summary,
+    Undo,
+    Unmatched,
+    parse_command,
+)
+from bot.assistant.messages import Choice, InboundMessage, Reply
+from bot.bookkeeping import actions
+from bot.bookkeeping.invoices import create_customer, create_invoice, find_customers
+from bot.ledger.chat_input import InputError, read_amount, read_date
+from bot.ledger.money import format_kes
+from bot.storage.chat_tables import ChatStateRow
+from bot.storage.chats import (
+    LinkedBusiness,
+    chat_state,
+    first_time_seen,
+    linked_businesses,
+    pending_of,
+    redeem_link_code,
+    set_pending,
+)
+from bot.storage.lookups import (
+    customer_balances,
+    customer_credit,
+    invoice_lines,
+    payment_totals,
+    payments_needing_owner,
+)
+from bot.storage.settlements import decision_of, payment_of
+from bot.storage.tables import CustomerRow
+
+UNLINKED = Reply("Hi! This is Hesabu, M-Pesa bookkeeping for your business.\n"
+                 "To start, ask the business owner for a link code and send: /start CODE")
+OWNER_ONLY = (Undo, Match, Export, Settings)
+NEW_CUSTOMER = "n"  # choice data for "a new customer with this name"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message being answered: who wrote, for which business, in what role, on which day."""
+
+    session: Session
+    msg: InboundMessage
+    state: ChatStateRow
+    now: datetime
+    links: list[LinkedBusiness]
+    business: LinkedBusiness | None
+
+    @property
+    def slash(self) -> bool:
+        return self.msg.channel != "whatsapp"  # WhatsApp people type commands without "/"
+
+    @property
+    def role(self) -> str:
+        return self.business.role if self.business else "staff"
+
+    @property
+    def business_id(self) -> int:
+        assert self.business is not None
+        return self.business.business_id
+
+    @property
+    def today(self) -> date:
+        tz = ZoneInfo(self.business.timezone if self.business else "Africa/Nairobi")
+        return self.now.astimezone(tz).date()
+
+    @property
+    def actor(self) -> str:
+        return f"{self.msg.channel}:{self.msg.chat_id}"
+
+    def pending(self) -> dict[str, Any]:
+        return pending_of(self.state)
+
+    def remember(self, pending: dict[str, Any]) -> None:
+        set_pending(self.session, self.state, pending, self.now)
+
+
+def handle_message(session: Session, msg: InboundMessage, now: datetime) -> list[Reply]:
+    """Answer one inbound message. A redelivered message (same external id) gets no answer."""
+    if msg.external_id and not first_time_seen(session, msg.channel, msg.external_id, now):
+        return []
+    state = chat_state(session, msg.channel, msg.chat_id, now)
+    state.last_inbound_at = now
+    session.add(state)
+    links = linked_businesses(session, msg.channel, msg.chat_id)
+    current = next((b for b in links if b.business_id == state.business_id), links[0] if len(links) == 1 else None)
+    turn = Turn(session, _numbered_choice(msg, state), state, now, links, current)
+    replies = _answer(turn)
+    _offer_numbers(turn, replies)
+    return replies
+
+
+def _answer(turn: Turn) -> list[Reply]:
+    if turn.msg.choice:
+        return _on_choice(turn, turn.msg.choice)
+    command = parse_command(turn.msg.text)
+    if isinstance(command, Start):
+        return _start(turn, command)
+    if not turn.links:
+        return [UNLINKED]
+    if turn.business is None and not isinstance(command, ChooseBusiness):
+        return _choose_business(turn, ChooseBusiness())
+    pending = turn.pending().get("invoice")
+    if pending is not None and isinstance(command, Chat):
+        return _continue_invoice(turn, pending, command.text)
+    if pending is not None:
+        turn.remember({})  # a new command abandons the half-typed invoice
+    if isinstance(command, GrammarError):
+        return [wording.grammar_problem(command, turn.slash)]
+    if isinstance(command, OWNER_ONLY) and turn.role != "owner":
+        return [Reply("Only the business owner can do that. Ask them, or send /help for what you can do.")]
+    return _HANDLERS[type(command)](turn, command)
+
+
+# --- linking and businesses -------------------------------------------------------------------------
+
+
+def _start(turn: Turn, command: Start) -> list[Reply]:
+    if command.code is None:
+        return [_help(turn, Help())[0]] if turn.links else [UNLINKED]
+    outcome = redeem_link_code(turn.session, turn.msg.channel, turn.msg.chat_id, command.code,
+                               turn.msg.sender_name, turn.now)
+    if not outcome.ok or outcome.business is None:
+        why = {"used": "has already been used", "expired": "has expired"}.get(outcome.reason, "is not valid")
+        return [Reply(f"That code {why}. Ask the owner for a new one (hesabu link-code).")]
+    linked = replace(turn, business=outcome.business)
+    return [Reply(f"Linked to {outcome.business.name} as {outcome.business.role}."), _help(linked, Help())[0]]
+
+
+def _choose_business(turn: Turn, command: ChooseBusiness) -> list[Reply]:
+    if command.number is not None and 1 <= command.number <= len(turn.links):
+        chosen = turn.links[command.number - 1]
+        turn.state.business_id = chosen.business_id
+        turn.session.add(turn.state)
+        return [Reply(f"Now working on {chosen.name}.")]
+    lines = [f"{i}. {b.name} ({b.role})" for i, b in enumerate(turn.links, start=1)]
+    choices = tuple(Choice(b.name[:40], f"b:{i}") for i, b in enumerate(turn.links, start=1))
+    return [Reply("Which business?\n" + "\n".join(lines), choices)]
+
+
+def _help(turn: Turn, _command: Help | Chat) -> list[Reply]:
+    role = "owner" if turn.role == "owner" else "staff"
+    return [wording.help_reply(HELP_TEXT[role], turn.slash)]
+
+
+# --- invoices ---------------------------------------------------------------------------------------
+
+
+def _invoice(turn: Turn, command: CreateInvoice) -> list[Reply]:
+    draft = {"customer": command.customer, "phone": command.customer_phone,
+             "amount": str(command.amount) if command.amount is not None else None,
+             "description": command.description, "due": command.due,
+             "ask_due": "due" in command.missing}
+    return _advance_invoice(turn, draft)
+
+
+def _continue_invoice(turn: Turn, draft: dict[str, Any], text: str) -> list[Reply]:
+    asked = draft.get("asked")
+    if asked == "customer":
+        draft["customer"] = text.strip()
+    elif asked == "amount":
+        amount = read_amount(text)
+        if isinstance(amount, InputError):
+            return [wording.input_problem(amount)]
+        draft["amount"] = str(amount)
+    elif asked == "due":
+        draft["due"], draft["ask_due"] = text.strip(), False
+    return _advance_invoice(turn, draft)
+
+
+def _advance_invoice(turn: Turn, draft: dict[str, Any]) -> list[Reply]:
+    for part, missing in (("customer", not (draft.get("customer") or draft.get("phone"))),
+                          ("amount", draft.get("amount") is None), ("due", draft.get("ask_due"))):
+        if missing:
+            turn.remember({"invoice": {**draft, "asked": part}})
+            return [wording.ask_for(part)]
+    due = read_date(draft["due"], turn.today) if draft.get("due") else None
+    if isinstance(due, InputError):
+        turn.remember({"invoice": {**draft, "asked": "due", "due": None}})
+        return [wording.input_problem(due)]
+    customer_id = draft.get("customer_id") or _resolve_customer(turn, draft)
+    if isinstance(customer_id, list):
+        return customer_id
+    return _create_invoice(turn, draft, int(customer_id), due)
+
+
+def _resolve_customer(turn: Turn, draft: dict[str, Any]) -> int | list[Reply]:
+    """One customer by that phone or name: use them; none: add them; several: ask which."""
+    text = draft.get("phone") or draft.get("customer") or ""
+    found = find_customers(turn.session, turn.business_id, text)
+    if len(found) == 1:
+        return found[0].id
+    if found and not draft.get("new_customer"):
+        turn.remember({"invoice": {**draft, "asked": "which"}})
+        choices = [Choice(f"{c.name} {c.account_code or ''}".strip()[:40], f"i:{c.id}") for c in found[:5]]
+        choices.append(Choice("A new customer", f"i:{NEW_CUSTOMER}"))
+        return [Reply(f"{len(found)} customers match {wording.safe_text(text)!r}. Which one?", tuple(choices))]
+    name = draft.get("customer") or ""
+    if not any(ch.isalpha() for ch in name):
+        name = f"Customer {str(draft.get('phone') or '')[-3:]}"
+    created = create_customer(turn.session, turn.business_id, name, [draft["phone"]] if draft.get("phone") else [])
+    if not created.ok or created.customer_id is None:
+        return [wording.problem(created.message, "/invoice Mary Wanjiku 2500")]
+    return created.customer_id
+
+
+def _create_invoice(turn: Turn, draft: dict[str, Any], customer_id: int, due: date | None) -> list[Reply]:
+    amount = Decimal(draft["amount"])
+    made = create_invoice(turn.session, turn.business_id, customer_id, amount, turn.today, due,
+                          draft.get("description") or "")
+    turn.remember({})
+    if not made.ok:
+        return [wording.problem(made.message, "/invoice Mary Wanjiku 2500")]
+    business = turn.business
+    assert business is not None
+    row = turn.session.get(CustomerRow, customer_id)
+    customer = row.name if row is not None else (draft.get("customer") or "")
+    return [wording.invoice_created(made.number, customer, amount, due, business.shortcode,
+                                    till=business.kind == "till", today=turn.today)]
+
+
+def _list_invoices(turn: Turn, command: ListInvoices) -> list[Reply]:
+    lines = invoice_lines(turn.session, turn.business_id, command.which, turn.today)
+    if not lines:
+        return [Reply(f"No {command.which} invoices.")]
+    rows = [f"{i.number} {wording.short_name(i.customer)} {format_kes(i.open_balance)} due"
+            + (f" {wording.day_text(i.due, turn.today)}" if i.due else "") for i in lines]
+    return [Reply(f"{command.which.capitalize()} invoices:\n" + "\n".join(rows))]
+
+
+# --- payments ---------------------------------------------------------------------------------------
+
+
+def _unmatched(turn: Turn, _command: Unmatched) -> list[Reply]:
+    payments = payments_needing_owner(turn.session, turn.business_id)
+    if not payments:
+        return [Reply("Every payment is matched. Nothing needs you.")]
+    rows = [f"{p.trans_id} {format_kes(p.amount)} {wording.short_name(p.payer_name)} "
+            f"{wording.safe_text(p.reference) or '(no account)'}" for p in payments]
+    hint = "/match RECEIPT INVOICE" if turn.slash else "match RECEIPT INVOICE"
+    return [Reply("Payments that need you:\n" + "\n".join(rows) + f"\nMatch one: {hint}")]
+
+
+def _match(turn: Turn, command: Match) -> list[Reply]:
+    result = actions.match_by_hand(turn.session, turn.business_id, command.trans_id, command.invoices, turn.actor)
+    return [_action_reply(result)]
+
+
+def _undo(turn: Turn, _command: Undo) -> list[Reply]:
+    return [Reply(_said(actions.undo_last(turn.session, turn.business_id, turn.actor, turn.now)))]
+
+
+def _action_reply(result: actions.ActionResult) -> Reply:
+    if not result.ok:
+        return Reply(_said(result))
+    return Reply(_said(result), (Choice("Undo", "u"),))
+
+
+def _said(result: actions.ActionResult) -> str:
+    text = wording.safe_text(result.message)
+    return (text[:1].upper() + text[1:]) if result.ok else f"Sorry, {text}."
+
+
+def _on_choice(turn: Turn, data: str) -> list[Reply]:
+    """A tapped button (or a number answered on WhatsApp)."""
+    if data.startswith("b:") and data[2:].isdigit():
+        return _choose_business(turn, ChooseBusiness(int(data[2:])))
+    if not turn.links or turn.business is None:
+        return [UNLINKED]
+    if data.startswith("i:"):
+        return _pick_customer(turn, data[2:])
+    if turn.role != "owner":
+        return [Reply("Only the business owner can confirm or change matches.")]
+    if data == "u":
+        return _edited(turn, _undo(turn, Undo())[0])
+    chosen = wording.read_choice(data)
+    if chosen is None:
+        return [Reply("That button is no longer valid. Send /unmatched to see what needs you.")]
+    if chosen.action == "x":
+        return _edited(turn, _action_reply(actions.ignore_payment(turn.session, turn.business_id,
+                                                                   chosen.payment_id, turn.actor)))
+    if chosen.action == "o":
+        return _ask_other_invoice(turn, chosen.payment_id)
+    return _edited(turn, _confirm(turn, chosen.payment_id, chosen.invoice_id or 0))
+
+
+def _confirm(turn: Turn, payment_id: int, invoice_id: int) -> Reply:
+    decision = decision_of(turn.session, turn.business_id, payment_id)
+    index = next((i for i, s in enumerate(decision.suggestions if decision else ())
+                  if any(str(a.invoice_id) == str(invoice_id) for a in s.allocations)), None)
+    if index is None:
+        return Reply("That suggestion is no longer on offer. Send /unmatched to see what needs you.")
+    return _action_reply(actions.confirm_suggestion(turn.session, turn.business_id, payment_id, index, turn.actor))
+
+
+def _ask_other_invoice(turn: Turn, payment_id: int) -> list[Reply]:
+    payment = payment_of(turn.session, turn.business_id, payment_id)
+    if payment is None:
+        return [Reply("That payment was not found.")]
+    hint = "/match" if turn.slash else "match"
+    return [Reply(f"Which invoice did {payment.trans_id} pay? Send:\n{hint} {payment.trans_id} INV-0001")]
+
+
+def _pick_customer(turn: Turn, choice: str) -> list[Reply]:
+    draft = turn.pending().get("invoice")
+    if draft is None:
+        return [Reply("That question has expired. Send /invoice again.")]
+    if choice == NEW_CUSTOMER:
+        return _advance_invoice(turn, {**draft, "new_customer": True})
+    if not choice.isdigit() or not _customer_exists(turn, int(choice)):
+        return [Reply("That customer was not found. Send /invoice again.")]
+    return _advance_invoice(turn, {**draft, "customer_id": int(choice)})
+
+
+def _customer_exists(turn: Turn, customer_id: int) -> bool:
+    row = turn.session.get(CustomerRow, customer_id)
+    return row is not None and row.business_id == turn.business_id  # another business's customer is "not found"
+
+
+def _edited(turn: Turn, reply: Reply) -> list[Reply]:
+    """After a tap, the alert itself is edited to show the outcome."""
+    return [replace(reply, edit_ref=turn.msg.message_ref)] if turn.msg.message_ref else [reply]
+
+
+# --- looking things up ------------------------------------------------------------------------------
+
+
+def _summary(turn: Turn, command: Summary) -> list[Reply]:
+    start, end = command.period_range(turn.today)
+    tz = ZoneInfo(turn.business.timezone if turn.business else "Africa/Nairobi")
+    totals = payment_totals(turn.session, turn.business_id, datetime.combine(start, time.min, tzinfo=tz),
+                            datetime.combine(end, time.min, tzinfo=tz))
+    label = command.period if command.period != "day" else wording.day_text(start, turn.today)
+    text = (f"{label.capitalize()}: {format_kes(totals.total)} in {totals.count} payments\n"
+            f"Matched: {format_kes(totals.matched_total)} ({totals.matched_count})\n"
+            f"Need you: {totals.needs_owner}")
+    return [Reply(text)]
+
+
+def _customer(turn: Turn, command: CustomerLookup) -> list[Reply]:
+    found = find_customers(turn.session, turn.business_id, command.phone or command.query)
+    if not found:
+        return [Reply(f"No customer matches {wording.safe_text(command.query)!r}.")]
+    owed = customer_balances(turn.session, turn.business_id, [c.id for c in found])
+    rows = []
+    for c in found[:5]:
+        credit = customer_credit(turn.session, turn.business_id, c.id)
+        code = f" {c.account_code}" if c.account_code else ""
+        line = f"{c.name}{code}: owes {format_kes(owed.get(c.id, Decimal(0)))}"
+        rows.append(line + (f", credit {format_kes(credit)}" if credit else ""))
+    return [Reply("\n".join(rows))]
+
+
+def _settings(turn: Turn, _command: Settings) -> list[Reply]:
+    business = turn.business
+    assert business is not None
+    kind = "Till" if business.kind == "till" else "Paybill"
+    return [Reply(f"{business.name}\n{kind} {business.shortcode}\nTimezone {business.timezone}")]
+
+
+def _export(turn: Turn, command: Export) -> list[Reply]:
+    start, end = command.period_range(turn.today)
+    last = end - timedelta(days=1)
+    return [Reply(f"Exports for {start:%b %Y} are not ready in chat yet; the accountant can run:\n"
+                  f"hesabu export payments {turn.business.shortcode if turn.business else ''} "
+                  f"--from {start.isoformat()} --to {last.isoformat()} --format csv")]
+
+
+def _chat(turn: Turn, command: Chat) -> list[Reply]:
+    return [Reply("I did not understand that. Here is what I can do:"), *_help(turn, Help())]
+
+
+_HANDLERS: dict[type, Callable[[Turn, Any], list[Reply]]] = {
+    Help: _help, CreateInvoice: _invoice, ListInvoices: _list_invoices, Unmatched: _unmatched, Match: _match,
+    Undo: _undo, Summary: _summary, CustomerLookup: _customer, Export: _export, Settings: _settings,
+    ChooseBusiness: _choose_business, Chat: _chat,
+}
+
+
+# --- WhatsApp numbered choices ----------------------------------------------------------------------
+
+
+def _numbered_choice(msg: InboundMessage, state: ChatStateRow) -> InboundMessage:
+    """On WhatsApp choices are numbered lines; "2" answers the second choice last offered to this chat."""
+    offered = pending_of(state).get("offered") or []
+    text = msg.text.strip()
+    if msg.choice is None and text.isdigit() and 1 <= int(text) <= len(offered):
+        return replace(msg, choice=str(offered[int(text) - 1]))
+    return msg
+
+
+def _offer_numbers(turn: Turn, replies: list[Reply]) -> None:
+    if turn.msg.channel != "whatsapp":
+        return
+    offered = [c.data for r in replies for c in r.choices]
+    pending = turn.pending()
+    if offered or pending.get("offered"):
+        turn.remember({**pending, "offered": offered})
+

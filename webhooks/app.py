@@ -12,6 +12,7 @@ from bot.storage.db import make_engine
 from webhooks.intake import CallbackWriter
 from webhooks.logs import configure_logging, get_logger
 from webhooks.metrics import Metrics
+from webhooks.processing import PaymentProcessor
 from webhooks.routes import daraja, ops
 from webhooks.runtime import Runtime
 from webhooks.settings import Settings
@@ -29,6 +30,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rt = build_runtime(settings)
         app.state.hesabu = rt
         await rt.refresh_targets()
+        # matching runs after the acknowledgement: the writer wakes the processor from its thread after each
+        # commit (the spool replay below too); the processor's first sweep runs now
+        processor = PaymentProcessor(rt.engine)
+        app.state.processor = processor
+        rt.writer.on_stored = processor.wake
+        await processor.start()
         try:
             await asyncio.to_thread(rt.replay_spool)
         except Exception as exc:  # noqa: BLE001 - the database may still be starting; the replayer retries
@@ -45,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with suppress(asyncio.CancelledError):
                     await task
             await rt.writer.stop()
+            await processor.stop()
             rt.engine.dispose()
 
     app = FastAPI(title="Hesabu", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

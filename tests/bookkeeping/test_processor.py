@@ -1,0 +1,101 @@
+"""Matching after the acknowledgement: the live wake-up, the sweep, and exactly-once across claimers."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from bot.bookkeeping.processing import claim_unprocessed, process_payment
+from bot.storage.db import make_engine, unit_of_work
+from bot.storage.tables import MatchDecisionRow, OutboxRow, PaymentRow
+from tests.bookkeeping.book_support import make_book, receive
+from tests.support import add_business, c2b, running_service
+from webhooks.processing import PaymentProcessor
+
+
+def count(engine, model) -> int:
+    with Session(engine) as session:
+        return int(session.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+@pytest.mark.anyio
+async def test_a_stored_callback_is_matched_after_the_ack_with_one_outbox_row(db_url, tmp_path):
+    async with running_service(db_url, tmp_path) as svc:
+        shop = add_business(svc.engine, "600300")
+        response = await svc.client.post(f"/c2b/{shop.token}/confirmation", json=c2b("TXLIVE0001", "600300"))
+        assert response.status_code == 200
+        processor: PaymentProcessor = svc.app.state.processor
+        for _ in range(200):
+            await processor.idle()
+            if count(svc.engine, OutboxRow) == 1:
+                break
+            await asyncio.sleep(0.02)
+        again = await svc.client.post(f"/c2b/{shop.token}/confirmation", json=c2b("TXLIVE0001", "600300"))
+        assert again.status_code == 200
+        await asyncio.sleep(0.05)
+        await processor.idle()
+        with Session(svc.engine) as session:
+            payment = session.scalars(select(PaymentRow)).one()
+            outbox = session.scalars(select(OutboxRow)).one()
+            assert payment.processed_at is not None and payment.status in ("unmatched", "suggested")
+            assert outbox.kind == "payment.alert" and outbox.status == "pending"
+            assert outbox.dedupe_key == f"payment.alert:{payment.id}" and "TXLIVE0001" in outbox.payload
+
+
+def test_the_sweep_picks_up_a_payment_matching_never_saw(db_url):
+    engine = make_engine(db_url)
+    book = make_book(engine)
+    payment_id = receive(book, "TXSWEEP01", "2500.00", "INV-0001")  # stored, nobody woken: a crash after commit
+    processor = PaymentProcessor(engine, min_age=timedelta(0))
+    assert processor.sweep() == 1
+    assert processor.sweep() == 0
+    with Session(engine) as session:
+        payment = session.get(PaymentRow, payment_id)
+        assert payment is not None and payment.status == "matched"
+    assert count(engine, OutboxRow) == 1
+    engine.dispose()
+
+
+def test_young_payments_are_left_to_the_live_worker(db_url):
+    engine = make_engine(db_url)
+    book = make_book(engine)
+    receive(book, "TXYOUNG01", "10.00")
+    with unit_of_work(engine) as session:
+        assert claim_unprocessed(session, 10, datetime.now(UTC), timedelta(minutes=5)) == []
+        assert len(claim_unprocessed(session, 10, datetime.now(UTC) + timedelta(minutes=6), timedelta(minutes=5))) == 1
+    engine.dispose()
+
+
+def test_two_claimers_on_postgresql_never_process_one_payment_twice(pg_url):
+    from tests.conftest import _truncate_pg
+
+    _truncate_pg(pg_url)
+    engine = make_engine(pg_url)
+    book = make_book(engine)
+    payment_id = receive(book, "TXRACE001", "2500.00", "INV-0001")
+    assert payment_id is not None
+    # the first claimer holds its claim (transaction open); the second skips the locked row instead of waiting
+    with Session(engine) as first:
+        assert process_payment(first, payment_id, datetime.now(UTC)) is not None
+        with Session(engine) as second:
+            assert process_payment(second, payment_id, datetime.now(UTC)) is None
+            second.rollback()
+        first.commit()
+    with Session(engine) as late:
+        assert process_payment(late, payment_id, datetime.now(UTC)) is None
+    # many payments, four sweeping workers at once: each payment decided and alerted exactly once
+    ids = [receive(book, f"TXMANY{n:04d}", "100.00", f"INV-000{n % 4 + 1}") for n in range(40)]
+    processors = [PaymentProcessor(engine, min_age=timedelta(0)) for _ in range(4)]
+    threads = [threading.Thread(target=p.sweep) for p in processors]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(p.processed for p in processors) == len(ids)
+    assert count(engine, MatchDecisionRow) == len(ids) + 1 and count(engine, OutboxRow) == len(ids) + 1
+    engine.dispose()

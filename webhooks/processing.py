@@ -1,0 +1,101 @@
+"""The payment processor: matching runs after the acknowledgement, never on the callback path.
+
+The callback writer calls `wake(payment_ids)` from its thread after each commit; that hops onto the event
+loop (call_soon_threadsafe) and queues the ids. One worker task takes them and processes each in a thread,
+one transaction per payment. A sweep (at start-up, then every `sweep_every` seconds) picks up payments
+whose matching never ran: a crash between commit and processing, a restart, another process that died.
+`process_payment`'s claim makes every payment processed exactly once, however many processes sweep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+
+from bot.bookkeeping.processing import claim_unprocessed, process_payment
+from bot.storage.db import unit_of_work
+from webhooks.logs import get_logger
+
+log = get_logger("processing")
+SWEEP_BATCH = 200
+
+
+class PaymentProcessor:
+    def __init__(self, engine: Engine, sweep_every: float = 30.0, min_age: timedelta = timedelta(seconds=5)) -> None:
+        self.engine = engine
+        self.sweep_every = sweep_every
+        self.min_age = min_age
+        self.processed = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue[int] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._tasks = [asyncio.create_task(self._work(), name="payment-processor"),
+                       asyncio.create_task(self._sweep_forever(), name="payment-sweep")]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    def wake(self, payment_ids: list[int]) -> None:
+        """Thread-safe: called by the callback writer's thread right after its commit."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return  # not started (a CLI, a test): the sweep will find them
+        loop.call_soon_threadsafe(self._enqueue, list(payment_ids))
+
+    def _enqueue(self, payment_ids: list[int]) -> None:
+        for payment_id in payment_ids:
+            self._queue.put_nowait(payment_id)
+
+    async def _work(self) -> None:
+        while True:
+            payment_id = await self._queue.get()
+            try:
+                await asyncio.to_thread(self.process_one, payment_id)
+            except Exception as exc:  # noqa: BLE001 - the worker must not die; the sweep retries it
+                log.error("matching.failed", payment_id=payment_id, error=type(exc).__name__)
+            finally:
+                self._queue.task_done()
+
+    def process_one(self, payment_id: int) -> bool:
+        with unit_of_work(self.engine) as session:
+            done = process_payment(session, payment_id, datetime.now(UTC))
+        if done is None:
+            return False
+        self.processed += 1
+        log.info("matching.done", payment_id=payment_id, business_id=done.business_id,
+                 decision=done.decision.kind.value, status=done.status)
+        return True
+
+    def sweep(self) -> int:
+        """Process what matching never saw; returns how many payments this call processed."""
+        with unit_of_work(self.engine) as session:
+            ids = claim_unprocessed(session, SWEEP_BATCH, datetime.now(UTC), self.min_age)
+        done = 0
+        for payment_id in ids:
+            try:
+                done += self.process_one(payment_id)
+            except Exception as exc:  # noqa: BLE001 - one bad payment must not stop the sweep
+                log.error("matching.failed", payment_id=payment_id, error=type(exc).__name__)
+        if done:
+            log.info("matching.swept", count=done)
+        return done
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.sweep)
+            except Exception as exc:  # noqa: BLE001 - the database may be away; try again next time
+                log.warning("matching.sweep_failed", error=type(exc).__name__)
+            await asyncio.sleep(self.sweep_every)
+
+    async def idle(self) -> None:
+        """Wait until every woken payment has been processed (tests, shutdown)."""
+        await self._queue.join()

@@ -6,6 +6,7 @@ one transaction and each waits for that commit before it is acknowledged (see we
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -14,11 +15,12 @@ from sqlalchemy import Connection, Insert, Table, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.ledger.payments import IncomingPayment
-from bot.storage.tables import CallbackRow, PaymentRow, StkAttemptRow
+from bot.storage.tables import CallbackRow, OutboxRow, PaymentRow, StkAttemptRow
 
 CALLBACK: Table = CallbackRow.__table__  # type: ignore[attr-defined]
 PAYMENT: Table = PaymentRow.__table__  # type: ignore[attr-defined]
 STK_ATTEMPT: Table = StkAttemptRow.__table__  # type: ignore[attr-defined]
+OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
 
 
 class Outcome(StrEnum):
@@ -84,7 +86,25 @@ def record_callbacks(conn: Connection, records: list[CallbackRecord], now: datet
     duplicates = [r.callback_id for r in results if r.outcome is Outcome.DUPLICATE]
     if duplicates:
         conn.execute(update(CALLBACK).where(CALLBACK.c.id.in_(duplicates)).values(outcome=Outcome.DUPLICATE.value))
+    flagged = [(rec, res) for rec, res in zip(records, results, strict=True) if res.outcome in FLAGGED]
+    if flagged:
+        conn.execute(OUTBOX.insert(), [_flag_message(rec, res, now) for rec, res in flagged])
     return results
+
+
+FLAGGED = (Outcome.INVALID, Outcome.FOREIGN_SHORTCODE)
+FLAGGED_KIND = "callback.flagged"
+
+
+def _flag_message(record: CallbackRecord, recorded: Recorded, now: datetime) -> dict[str, object]:
+    """The owner is told about a body that is not a Daraja payload, or a payment to someone else's shortcode,
+    in the same transaction that journaled it (its dedupe key is the journal row, so never twice)."""
+    reason = record.problem or "paid to a shortcode this business does not own"
+    payload = {"callback_id": recorded.callback_id, "source": record.source, "reason": reason,
+               "received_at": record.received_at.isoformat(), "outcome": recorded.outcome.value}
+    return {"business_id": record.business_id, "kind": FLAGGED_KIND,
+            "dedupe_key": f"{FLAGGED_KIND}:{recorded.callback_id}", "payload": json.dumps(payload),
+            "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now, "last_error": ""}
 
 
 def _recorded(outcome: Outcome, callback_id: int, created: dict[int, int]) -> Recorded:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.storage.tables import CallbackRow, PaymentRow, StkAttemptRow
+from bot.storage.tables import CallbackRow, OutboxRow, PaymentRow, StkAttemptRow
 from tests.support import add_business, c2b, count, journal, payload, payments, running_service
 
 pytestmark = pytest.mark.anyio
@@ -120,6 +120,7 @@ async def test_bad_bodies_are_journaled_flagged_and_acknowledged(db_url, tmp_pat
         assert entry.outcome == "invalid" and entry.flagged and entry.body == body
         assert reason_part.lower() in entry.detail.lower()
         assert payments(svc.engine, shop.id) == []
+        assert count(svc.engine, OutboxRow, kind="callback.flagged", business_id=shop.id) == 1  # owner is told
 
 
 async def test_a_megabyte_body_is_refused_and_not_stored(db_url, tmp_path):
@@ -149,6 +150,7 @@ async def test_shortcode_of_another_business_is_kept_flagged_not_a_payment(db_ur
         [entry] = journal(svc.engine)
         assert entry.outcome == "foreign_shortcode" and entry.flagged and entry.business_id == mine.id
         assert count(svc.engine, PaymentRow) == 0
+        assert count(svc.engine, OutboxRow, kind="callback.flagged", business_id=mine.id) == 1
 
 
 async def test_validation_accepts_by_default_and_journals(db_url, tmp_path):

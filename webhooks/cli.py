@@ -70,9 +70,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     # The callback writer thread hands each batch to the database in C and then needs the GIL back; with
     # the default 5 ms switch interval it waits behind the event loop, which showed as commit latency.
     sys.setswitchinterval(float(os.environ.get("HESABU_SWITCH_INTERVAL", "0.0005")))
-    if os.environ.get("HESABU_GC_TEST"):
-        import gc
-        gc.disable()
 
     uvicorn.run(create_app(_settings()), host=host, port=port, log_level="warning", access_log=False)
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot.storage.db import write_gate
 from bot.storage.intake import CallbackRecord, Outcome, Recorded, record_callbacks
 from webhooks.logs import get_logger
 from webhooks.metrics import Metrics
@@ -50,6 +51,7 @@ class CallbackWriter:
         self._queue: asyncio.Queue[tuple[CallbackRecord, asyncio.Future[Stored], float]] = asyncio.Queue()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callback-writer")
         self._task: asyncio.Task[None] | None = None
+        self._in_flight = False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="callback-writer")
@@ -73,11 +75,14 @@ class CallbackWriter:
             batch = [await self._queue.get()]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            self._in_flight = True
             try:
                 results = await loop.run_in_executor(self._executor, self.write_batch, [b[0] for b in batch])
             except Exception as exc:  # noqa: BLE001 - the writer must never die; waiters get a failure
                 log.error("intake.batch_failed", error=type(exc).__name__)
                 results = [Stored() for _ in batch]
+            finally:
+                self._in_flight = False
             now = time.perf_counter()
             for (_record, future, started), stored in zip(batch, results, strict=True):
                 self.metrics.store_seconds.observe(now - started)
@@ -103,8 +108,13 @@ class CallbackWriter:
                 results.extend(self._spool([record]))
         return results
 
+    @property
+    def busy(self) -> bool:
+        """Callbacks waiting or being written: background writers should let them go first."""
+        return self._in_flight or not self._queue.empty()
+
     def _commit(self, records: list[CallbackRecord]) -> list[Stored]:
-        with self.engine.begin() as conn:
+        with write_gate(self.engine), self.engine.begin() as conn:
             recorded = record_callbacks(conn, records, datetime.now(UTC))
         self._count(records, recorded)
         new_ids = [r.payment_id for r in recorded if r.payment_id is not None]

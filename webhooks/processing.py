@@ -1,30 +1,38 @@
 """The payment processor: matching runs after the acknowledgement, never on the callback path.
 
 The callback writer calls `wake(payment_ids)` from its thread after each commit; that hops onto the event
-loop (call_soon_threadsafe) and queues the ids. One worker task takes them and processes each in a thread,
-one transaction per payment. A sweep (at start-up, then every `sweep_every` seconds) picks up payments
-whose matching never ran: a crash between commit and processing, a restart, another process that died.
+loop (call_soon_threadsafe) and queues the ids. One worker task takes what is queued and processes it in a
+thread, one transaction per small batch, and lets callbacks go first: while the callback writer is busy it
+waits (up to `max_defer`), because acknowledging Safaricom fast matters more than matching a moment sooner.
+A sweep (at start-up, then every `sweep_every` seconds) picks up payments whose matching never ran: a crash
+between commit and processing, a restart, another process that died.
 `process_payment`'s claim makes every payment processed exactly once, however many processes sweep.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from bot.bookkeeping.processing import claim_unprocessed, process_payment
-from bot.storage.db import unit_of_work
+from bot.bookkeeping.processing import Processed, claim_unprocessed, process_payment
+from bot.storage.db import unit_of_work, write_gate
 from webhooks.logs import get_logger
 
 log = get_logger("processing")
 SWEEP_BATCH = 200
+MATCH_BATCH = 16
 
 
 class PaymentProcessor:
-    def __init__(self, engine: Engine, sweep_every: float = 30.0, min_age: timedelta = timedelta(seconds=5)) -> None:
+    def __init__(self, engine: Engine, sweep_every: float = 30.0, min_age: timedelta = timedelta(seconds=5),
+                 intake_busy: Callable[[], bool] = lambda: False, max_defer: float = 2.0) -> None:
         self.engine = engine
+        self.intake_busy = intake_busy
+        self.max_defer = max_defer
         self.sweep_every = sweep_every
         self.min_age = min_age
         self.processed = 0
@@ -56,34 +64,62 @@ class PaymentProcessor:
 
     async def _work(self) -> None:
         while True:
-            payment_id = await self._queue.get()
+            batch = [await self._queue.get()]
+            await self._let_callbacks_go_first()
+            while len(batch) < MATCH_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
             try:
-                await asyncio.to_thread(self.process_one, payment_id)
-            except Exception as exc:  # noqa: BLE001 - the worker must not die; the sweep retries it
-                log.error("matching.failed", payment_id=payment_id, error=type(exc).__name__)
+                await asyncio.to_thread(self.process_batch, batch)
+            except Exception as exc:  # noqa: BLE001 - the worker must not die; the sweep retries them
+                log.error("matching.failed", count=len(batch), error=type(exc).__name__)
             finally:
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _let_callbacks_go_first(self) -> None:
+        deadline = time.monotonic() + self.max_defer
+        while self.intake_busy() and time.monotonic() < deadline:  # noqa: ASYNC110 - a plain flag set by another thread
+            await asyncio.sleep(0.005)
+
+    def process_batch(self, payment_ids: list[int]) -> int:
+        """One transaction for the batch; if it fails, each payment alone so one bad payment holds none back."""
+        try:
+            with write_gate(self.engine), unit_of_work(self.engine) as session:
+                done = [process_payment(session, pid, datetime.now(UTC)) for pid in payment_ids]
+        except Exception:  # noqa: BLE001
+            return sum(self._process_logged(pid) for pid in payment_ids)
+        for item in done:
+            if item is not None:
+                self._count(item.payment_id, item)
+        return sum(item is not None for item in done)
+
+    def _process_logged(self, payment_id: int) -> bool:
+        try:
+            return self.process_one(payment_id)
+        except Exception as exc:  # noqa: BLE001 - logged; the sweep tries again later
+            log.error("matching.failed", payment_id=payment_id, error=type(exc).__name__)
+            return False
 
     def process_one(self, payment_id: int) -> bool:
-        with unit_of_work(self.engine) as session:
+        with write_gate(self.engine), unit_of_work(self.engine) as session:
             done = process_payment(session, payment_id, datetime.now(UTC))
         if done is None:
             return False
+        self._count(payment_id, done)
+        return True
+
+    def _count(self, payment_id: int, done: Processed) -> None:
         self.processed += 1
         log.info("matching.done", payment_id=payment_id, business_id=done.business_id,
                  decision=done.decision.kind.value, status=done.status)
-        return True
 
     def sweep(self) -> int:
         """Process what matching never saw; returns how many payments this call processed."""
         with unit_of_work(self.engine) as session:
             ids = claim_unprocessed(session, SWEEP_BATCH, datetime.now(UTC), self.min_age)
         done = 0
-        for payment_id in ids:
-            try:
-                done += self.process_one(payment_id)
-            except Exception as exc:  # noqa: BLE001 - one bad payment must not stop the sweep
-                log.error("matching.failed", payment_id=payment_id, error=type(exc).__name__)
+        for start in range(0, len(ids), MATCH_BATCH):
+            done += self.process_batch(ids[start:start + MATCH_BATCH])
         if done:
             log.info("matching.swept", count=done)
         return done

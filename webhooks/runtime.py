@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, text
 
 from bot.storage.businesses import CallbackTarget, callback_targets, token_digest
+from bot.storage.db import write_gate
 from bot.storage.intake import record_callbacks
 from webhooks.daraja import build_record
 from webhooks.intake import CallbackWriter
@@ -64,7 +65,7 @@ class Runtime:
         def store(entries: list[SpoolEntry]) -> None:
             records = [build_record(e.source, by_id[e.business_id], e.body, e.remote_addr, e.received_at)
                        for e in entries if e.business_id in by_id]
-            with self.engine.begin() as conn:
+            with write_gate(self.engine), self.engine.begin() as conn:
                 recorded = record_callbacks(conn, records, datetime.now(UTC))
             new_ids = [r.payment_id for r in recorded if r.payment_id is not None]
             if new_ids and self.writer.on_stored is not None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -40,6 +42,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+_GATES: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+def write_gate(engine: Engine) -> AbstractContextManager[Any]:
+    """SQLite has one writer at a time and its busy handler waits by sleeping with back-off, which turned a
+    few milliseconds of contention into seconds of callback latency. Writers in one process queue on this
+    lock instead. PostgreSQL locks rows, not the database: no gate."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    return _GATES.setdefault(engine, threading.Lock())
 
 
 @contextmanager

@@ -9,15 +9,17 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
+from bot.jobs.outbox import OutboxSender
 from bot.storage.db import make_engine
 from webhooks.intake import CallbackWriter
 from webhooks.logs import configure_logging, get_logger
 from webhooks.metrics import Metrics
 from webhooks.processing import PaymentProcessor
-from webhooks.routes import daraja, ops
+from webhooks.routes import daraja, ops, telegram
 from webhooks.runtime import Runtime
 from webhooks.settings import Settings
 from webhooks.spool import Spool
+from webhooks.telegram import build_bridge
 
 log = get_logger("app")
 
@@ -43,6 +45,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("spool.startup_replay_failed", error=type(exc).__name__)
         await rt.writer.start()
         rt.background.append(asyncio.create_task(rt.spool_replayer(), name="spool-replayer"))
+        # chats: Telegram when a token is set; the outbox sender delivers committed alerts to linked chats
+        bridge = build_bridge(settings, rt.engine)
+        app.state.telegram = bridge
+        sender = OutboxSender(rt.engine, [bridge] if bridge is not None else [])
+        app.state.outbox = sender
+        if bridge is not None:
+            await bridge.start()
+        await sender.start()
         _calm_garbage_collector()
         log.info("app.started", env=settings.env)
         try:
@@ -53,6 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for task in rt.background:
                 with suppress(asyncio.CancelledError):
                     await task
+            await sender.stop()
+            if bridge is not None:
+                await bridge.stop()
             await rt.writer.stop()
             await processor.stop()
             rt.engine.dispose()
@@ -60,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Hesabu", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(daraja.router)
     app.include_router(ops.router)
+    app.include_router(telegram.router)
     return app
 
 

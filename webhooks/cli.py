@@ -47,6 +47,8 @@ match_app = typer.Typer(help="The matching engine, on labelled scenarios.", no_a
 customers_app = typer.Typer(help="A business's customers.", no_args_is_help=True)
 app.add_typer(match_app, name="match")
 app.add_typer(customers_app, name="customers")
+telegram_app = typer.Typer(help="The Telegram bot.", no_args_is_help=True)
+app.add_typer(telegram_app, name="telegram")
 
 
 def _settings() -> Settings:
@@ -269,6 +271,24 @@ def customers_import(shortcode: str, file: Path) -> None:
     for problem in result.problems:
         typer.echo(f"skipped {problem}", err=True)
     typer.echo(f"{result.added} customers imported into {business.name}")
+
+
+@telegram_app.command("set-webhook")
+def telegram_set_webhook() -> None:
+    """Point Telegram at HESABU_PUBLIC_URL/telegram with HESABU_TELEGRAM_WEBHOOK_SECRET (messages and buttons)."""
+    import asyncio
+
+    from telegram.error import TelegramError
+
+    from webhooks.telegram import set_webhook
+
+    try:
+        result = asyncio.run(set_webhook(_settings()))
+    except ValueError as exc:
+        _fail(str(exc))
+    except TelegramError as exc:
+        _fail(f"Telegram refused: {type(exc).__name__}: {exc.message}")
+    typer.echo(f"webhook set: {result['url']} (pending updates: {result['pending_update_count']})")
 
 
 def main() -> None:

@@ -1,0 +1,158 @@
+"""Outbox messages as the owner reads them: a `payment.alert` (and a `callback.flagged` warning) rendered with
+bot.assistant.wording from its payload plus the book as it stands now (open balances, customer names).
+
+Rendering happens at delivery time, so a partial payment says what is still due when the owner reads it.
+Every read is by primary key and filtered by the outbox row's business.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, select
+from sqlmodel import Session
+
+from bot.assistant import wording
+from bot.assistant.messages import Reply
+from bot.ledger.money import ZERO, format_kes
+from bot.storage.deliveries import outbox_payload
+from bot.storage.tables import BusinessRow, CustomerRow, InvoiceRow, OutboxRow
+
+log = logging.getLogger("hesabu.alerts")
+INVOICE: Table = InvoiceRow.__table__  # type: ignore[attr-defined]
+CUSTOMER: Table = CustomerRow.__table__  # type: ignore[attr-defined]
+PAYMENT_ALERT = "payment.alert"
+CALLBACK_FLAGGED = "callback.flagged"
+# the journal's `source` (bot.storage.intake) in the owner's words
+_ENDPOINTS = {"c2b_confirmation": "payment confirmation", "c2b_validation": "payment validation",
+              "stk": "M-Pesa Express"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Invoice:
+    id: int
+    number: str
+    open_balance: Decimal
+    customer_id: int | None
+
+
+Renderer = Callable[[Session, OutboxRow, Mapping[str, Any]], "Reply | None"]
+_RENDERERS: dict[str, Renderer] = {}
+
+
+def register_renderer(kind: str, renderer: Renderer) -> None:
+    """Teach the outbox sender another kind (summaries, digests): `renderer(session, outbox, payload)`."""
+    _RENDERERS[kind] = renderer
+
+
+def render_outbox_message(session: Session, outbox: OutboxRow) -> Reply | None:
+    """The Reply for one outbox row; None (logged) for a kind or payload this version cannot render."""
+    renderer = _RENDERERS.get(outbox.kind)
+    if renderer is None:
+        log.warning("alerts.unknown_kind outbox_id=%s kind=%s", outbox.id, outbox.kind)
+        return None
+    try:
+        return renderer(session, outbox, outbox_payload(outbox))
+    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+        log.warning("alerts.bad_payload outbox_id=%s kind=%s error=%s", outbox.id, outbox.kind, type(exc).__name__)
+        return None
+
+
+def _payment_alert(session: Session, outbox: OutboxRow, p: Mapping[str, Any]) -> Reply:
+    business_id = outbox.business_id
+    amount = Decimal(str(p["amount"]))
+    payment_id = int(p["payment_id"])
+    payer = p.get("payer_name") or None
+    reference = p.get("reference") or None
+    if p["decision"] == "auto" and p.get("applied"):
+        return _applied(session, business_id, amount, payer, p["applied"])
+    if p["decision"] == "suggest":
+        candidates = _candidates(session, business_id, p.get("suggestions") or [])
+        if candidates:
+            return wording.suggestion(payment_id, amount, payer, reference, candidates)
+    return wording.unknown_payment(payment_id, amount, payer, reference, str(p["trans_id"]))
+
+
+def _applied(session: Session, business_id: int, amount: Decimal, payer: str | None,
+             applied: Mapping[str, Any]) -> Reply:
+    allocations = applied.get("allocations") or []
+    credit = Decimal(str(applied.get("credit") or "0"))
+    invoices = _invoices(session, business_id, (int(a["invoice_id"]) for a in allocations))
+    if not allocations:
+        customer = _customer_names(session, business_id, [_int_or_none(applied.get("customer_id"))])
+        who = next(iter(customer.values()), "the customer")
+        return Reply(f"{format_kes(amount)} from {wording.payer_label(payer)} kept as credit for "
+                     f"{wording.payer_label(who, who)}")
+
+    def still_due(allocation: Mapping[str, Any]) -> Decimal:
+        found = invoices.get(int(allocation["invoice_id"]))
+        return found.open_balance if found is not None else ZERO
+
+    if len(allocations) == 1:
+        number, due = str(allocations[0]["invoice"]), still_due(allocations[0])
+        if credit > 0:
+            return wording.overpaid(amount, payer, number, credit)
+        if due > 0:
+            return wording.paid_partly(amount, payer, number, due)
+        return wording.paid_in_full(amount, payer, number)
+    parts = [wording.Paid(str(a["invoice"]), Decimal(str(a["amount"])), still_due(a)) for a in allocations]
+    return wording.paid_several(amount, payer, parts, credit)
+
+
+def _candidates(session: Session, business_id: int, suggestions: list[Mapping[str, Any]]
+                ) -> list[wording.Candidate]:
+    """One candidate per suggested settlement (its first invoice), best first, still open now, no repeats."""
+    firsts = [int(s["allocations"][0]["invoice_id"]) for s in suggestions if s and s.get("allocations")]
+    invoices = _invoices(session, business_id, firsts)
+    names = _customer_names(session, business_id, [i.customer_id for i in invoices.values()])
+    out: list[wording.Candidate] = []
+    for invoice_id in dict.fromkeys(firsts):
+        invoice = invoices.get(invoice_id)
+        if invoice is None or invoice.open_balance <= 0:
+            continue  # paid or cancelled since the decision: not a sensible button any more
+        customer = names.get(invoice.customer_id or 0, "")
+        out.append(wording.Candidate(invoice.id, invoice.number, customer, invoice.open_balance))
+    return out
+
+
+def _flagged(session: Session, outbox: OutboxRow, p: Mapping[str, Any]) -> Reply:
+    business = session.get(BusinessRow, outbox.business_id)
+    zone = ZoneInfo(business.timezone if business is not None else "Africa/Nairobi")
+    received = datetime.fromisoformat(str(p["received_at"])).astimezone(zone)
+    endpoint = str(p.get("endpoint") or _ENDPOINTS.get(str(p.get("source")), "callback"))
+    return wording.flagged_callback(endpoint, received, str(p.get("reason") or "unknown"))
+
+
+def _invoices(session: Session, business_id: int, ids: Iterable[int]) -> dict[int, _Invoice]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    query = select(INVOICE.c.id, INVOICE.c.number, INVOICE.c.open_balance, INVOICE.c.customer_id).where(
+        INVOICE.c.business_id == business_id, INVOICE.c.id.in_(wanted))
+    return {r.id: _Invoice(r.id, r.number, r.open_balance, r.customer_id) for r in session.connection().execute(query)}
+
+
+def _customer_names(session: Session, business_id: int, ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    query = select(CUSTOMER.c.id, CUSTOMER.c.name).where(CUSTOMER.c.business_id == business_id,
+                                                          CUSTOMER.c.id.in_(wanted))
+    return {r.id: r.name for r in session.connection().execute(query)}
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+register_renderer(PAYMENT_ALERT, _payment_alert)
+register_renderer(CALLBACK_FLAGGED, _flagged)

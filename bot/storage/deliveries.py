@@ -1,0 +1,170 @@
+"""The outbox's way to the chats: expanding outbox rows into per-chat deliveries, and the delivery states.
+
+Two steps, each a short transaction in the caller's unit of work:
+  expand   pending outbox rows -> one `DeliveryRow` per linked chat on a configured channel; the outbox row
+           becomes `sent` (or `failed`, "no linked chat"). Idempotent: `uq_delivery` ignores a second expand.
+  claim    due `pending` deliveries -> `sending` + `claimed_at`, committed BEFORE the provider is called.
+Claims never hand one row to two senders: PostgreSQL skips rows another transaction holds (FOR UPDATE SKIP
+LOCKED) and every claim is also a conditional UPDATE (`... AND status = 'pending'`) whose RETURNING says
+which rows this transaction really took; on SQLite the unit of work's BEGIN IMMEDIATE makes it the only
+writer, so the same statements are race-free there too.
+A delivery left `sending` past its lease (the sender died mid-send) becomes `in_doubt` and is never re-sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from bot.storage.chat_tables import ChatLinkRow, DeliveryRow
+from bot.storage.tables import OutboxRow
+
+DELIVERY: Table = DeliveryRow.__table__  # type: ignore[attr-defined]
+OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
+CHAT_LINK: Table = ChatLinkRow.__table__  # type: ignore[attr-defined]
+NO_LINKED_CHAT = "no linked chat"
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.connection().dialect.name == "postgresql"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery this sender now holds (`sending`), with what it needs to render and send it."""
+
+    id: int
+    outbox_id: int
+    business_id: int
+    channel: str
+    chat_id: str
+    attempts: int
+
+
+# expand ------------------------------------------------------------------------------------------------
+def expand_outbox(session: Session, now: datetime, channels: Collection[str], limit: int = 100) -> int:
+    """Turn due pending outbox rows into deliveries for every chat linked on one of `channels`.
+    Returns how many outbox rows were handled."""
+    query = (select(OUTBOX.c.id, OUTBOX.c.business_id)
+             .where(OUTBOX.c.status == "pending", OUTBOX.c.next_attempt_at <= now)
+             .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id).limit(limit))
+    if _is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    rows = session.connection().execute(query).all()
+    if not rows:
+        return 0
+    chats = _linked_chats(session, {r.business_id for r in rows}, channels)
+    deliveries: list[dict[str, Any]] = []
+    delivered: list[int] = []
+    orphans: list[int] = []
+    for row in rows:
+        linked = chats.get(row.business_id, [])
+        (delivered if linked else orphans).append(row.id)
+        deliveries += [{"outbox_id": row.id, "business_id": row.business_id, "channel": channel, "chat_id": chat_id,
+                        "status": "pending", "attempts": 0, "next_attempt_at": now, "last_error": "",
+                        "created_at": now} for channel, chat_id in linked]
+    if deliveries:
+        dialect = postgresql if _is_postgres(session) else sqlite
+        insert = dialect.insert(DELIVERY).on_conflict_do_nothing(index_elements=["outbox_id", "channel", "chat_id"])
+        session.connection().execute(insert, deliveries)
+    _finish_outbox(session, delivered, "sent", "", now)
+    _finish_outbox(session, orphans, "failed", NO_LINKED_CHAT, now)
+    return len(rows)
+
+
+def _linked_chats(session: Session, business_ids: set[int], channels: Collection[str]
+                  ) -> dict[int, list[tuple[str, str]]]:
+    """`{business_id: [(channel, chat_id)]}`; ix_chat_link_business serves it."""
+    if not channels:
+        return {}
+    query = (select(CHAT_LINK.c.business_id, CHAT_LINK.c.channel, CHAT_LINK.c.chat_id)
+             .where(CHAT_LINK.c.business_id.in_(sorted(business_ids)), CHAT_LINK.c.channel.in_(sorted(channels)))
+             .order_by(CHAT_LINK.c.id))
+    out: dict[int, list[tuple[str, str]]] = {}
+    for r in session.connection().execute(query):
+        out.setdefault(r.business_id, []).append((r.channel, r.chat_id))
+    return out
+
+
+def _finish_outbox(session: Session, ids: Sequence[int], status: str, error: str, now: datetime) -> None:
+    if ids:
+        session.connection().execute(
+            update(OUTBOX).where(OUTBOX.c.id.in_(list(ids)), OUTBOX.c.status == "pending")
+            .values(status=status, last_error=error, attempts=OUTBOX.c.attempts + 1,
+                    sent_at=now if status == "sent" else None))
+
+
+def outbox_of(session: Session, outbox_id: int) -> OutboxRow | None:
+    return session.get(OutboxRow, outbox_id)
+
+
+def outbox_payload(outbox: OutboxRow) -> dict[str, Any]:
+    data = json.loads(outbox.payload or "{}")
+    return data if isinstance(data, dict) else {}
+
+
+# claim and record ---------------------------------------------------------------------------------------
+def claim_deliveries(session: Session, now: datetime, channels: Collection[str], limit: int = 50
+                     ) -> list[ClaimedDelivery]:
+    """Take up to `limit` due pending deliveries on `channels`: they are `sending` once the caller commits."""
+    if not channels:
+        return []
+    query = (select(DELIVERY.c.id)
+             .where(DELIVERY.c.status == "pending", DELIVERY.c.next_attempt_at <= now,
+                    DELIVERY.c.channel.in_(sorted(channels)))
+             .order_by(DELIVERY.c.next_attempt_at, DELIVERY.c.id).limit(limit))
+    if _is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    ids = [r[0] for r in session.connection().execute(query)]
+    if not ids:
+        return []
+    claimed = session.connection().execute(
+        update(DELIVERY).where(DELIVERY.c.id.in_(ids), DELIVERY.c.status == "pending")
+        .values(status="sending", claimed_at=now)
+        .returning(DELIVERY.c.id, DELIVERY.c.outbox_id, DELIVERY.c.business_id, DELIVERY.c.channel,
+                   DELIVERY.c.chat_id, DELIVERY.c.attempts)).all()
+    return sorted((ClaimedDelivery(r.id, r.outbox_id, r.business_id, r.channel, r.chat_id, r.attempts)
+                   for r in claimed), key=lambda d: ids.index(d.id))
+
+
+def _from_sending(session: Session, delivery_id: int, **values: Any) -> bool:
+    """Move a delivery this sender holds on; False when it is no longer `sending` (declared in doubt)."""
+    result = session.connection().execute(
+        update(DELIVERY).where(DELIVERY.c.id == delivery_id, DELIVERY.c.status == "sending").values(**values))
+    return bool(result.rowcount)
+
+
+def record_sent(session: Session, delivery_id: int, sent_ref: str, now: datetime) -> bool:
+    return _from_sending(session, delivery_id, status="sent", sent_ref=sent_ref, sent_at=now,
+                         attempts=DELIVERY.c.attempts + 1, last_error="")
+
+
+def record_retry(session: Session, delivery_id: int, next_attempt_at: datetime, error: str) -> bool:
+    return _from_sending(session, delivery_id, status="pending", next_attempt_at=next_attempt_at,
+                         attempts=DELIVERY.c.attempts + 1, claimed_at=None, last_error=error[:500])
+
+
+def record_failed(session: Session, delivery_id: int, error: str) -> bool:
+    return _from_sending(session, delivery_id, status="failed", attempts=DELIVERY.c.attempts + 1,
+                         last_error=error[:500])
+
+
+def mark_in_doubt(session: Session, now: datetime, lease: timedelta) -> int:
+    """Deliveries whose sender vanished between `sending` and its record: maybe sent, so never sent again."""
+    result = session.connection().execute(
+        update(DELIVERY).where(DELIVERY.c.status == "sending", DELIVERY.c.claimed_at < now - lease)
+        .values(status="in_doubt", last_error="sender stopped while sending; not re-sent"))
+    return int(result.rowcount)
+
+
+def delivery_states(session: Session, outbox_id: int) -> list[DeliveryRow]:
+    """Every delivery of one outbox row (tests, support)."""
+    query = select(DeliveryRow).where(DeliveryRow.outbox_id == outbox_id).order_by(DeliveryRow.id)  # type: ignore[arg-type]
+    return list(session.scalars(query))

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Table, case, func, select, update
+from sqlalchemy import Row, String, Table, any_, bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -63,7 +63,8 @@ class SqlBook:
         self.session = session
         self.business_id = business_id
         self._customers: dict[str, Customer] = {}
-        self._slips: dict[str, OpenInvoice | None] = {}
+        self._by_key: dict[str, OpenInvoice | None] = {}  # reference_key -> invoice, cleared by apply()
+        self._slip_candidates: set[str] = set()
 
     # reading: BookView ----------------------------------------------------------------------------
     def _rows(self, query: Any) -> Sequence[Row[Any]]:
@@ -75,20 +76,29 @@ class SqlBook:
         return [_open_invoice(r) for r in self._rows(query.limit(limit) if limit is not None else query)]
 
     def invoice_by_reference_key(self, key: str) -> OpenInvoice | None:
-        if key in self._slips:
-            return self._slips[key]
+        if key in self._by_key:
+            return self._by_key[key]
+        if key in self._slip_candidates:
+            self._prefetch_slips()
+            return self._by_key.get(key)
         found = self._invoices(INVOICE.c.number_key == key)
+        self._by_key[key] = found[0] if found else None
         if not found and sum(ch.isdigit() for ch in key) >= 3:
-            self._prefetch_slips(key)
-        return found[0] if found else None
+            self._slip_candidates = one_slip_variants(key)
+        return self._by_key[key]
 
-    def _prefetch_slips(self, key: str) -> None:
-        """The engine looks up every one-slip variant of a reference that named nothing: answer them all
-        with one indexed IN query and keep the answers (misses too) for this book's lifetime."""
-        variants = sorted(one_slip_variants(key))[:_SLIP_PREFETCH_MAX]
-        hits = {i.number: i for i in self._invoices(INVOICE.c.number_key.in_(variants))}
-        by_key = {reference_key(number): invoice for number, invoice in hits.items()}
-        self._slips.update({v: by_key.get(v) for v in variants})
+    def _prefetch_slips(self) -> None:
+        """After a reference that named nothing, the engine looks up each of its one-slip variants (~150):
+        answer them all with one indexed query (`= ANY(array)` on PostgreSQL, IN on SQLite) and keep the
+        answers, misses too, for this book's lifetime."""
+        variants = sorted(self._slip_candidates)[:_SLIP_PREFETCH_MAX]
+        self._slip_candidates = set()
+        if self.session.connection().dialect.name == "postgresql":
+            wanted = INVOICE.c.number_key == any_(bindparam("keys", variants, type_=postgresql.ARRAY(String)))
+        else:
+            wanted = INVOICE.c.number_key.in_(variants)
+        by_key = {reference_key(i.number): i for i in self._invoices(wanted)}
+        self._by_key.update({v: by_key.get(v) for v in variants})
 
     def invoices_by_digits_key(self, key: str) -> Sequence[OpenInvoice]:
         return self._invoices(INVOICE.c.digits_key == key, INVOICE.c.open_balance > 0)
@@ -135,13 +145,18 @@ class SqlBook:
         return self._customers_where(CUSTOMER, CUSTOMER.c.name_key == key)
 
     def customers_by_name_tokens(self, tokens: Sequence[str], limit: int) -> Sequence[Customer]:
+        """Intersect the tokens as a chain of index lookups: walk the first token's rows in customer order
+        on ix_customer_name_token and probe the primary key (customer_id, token) for each other token, so
+        the walk stops after `limit` matches instead of grouping every row of a common first name."""
         wanted = sorted(set(tokens))
         if not wanted:
             return []
-        query = (select(TOKEN.c.customer_id)
-                 .where(TOKEN.c.business_id == self.business_id, TOKEN.c.token.in_(wanted))
-                 .group_by(TOKEN.c.customer_id).having(func.count() == len(wanted))
-                 .order_by(TOKEN.c.customer_id).limit(limit))
+        first = TOKEN.alias("t0")
+        query = select(first.c.customer_id).where(first.c.business_id == self.business_id, first.c.token == wanted[0])
+        for n, token in enumerate(wanted[1:], start=1):
+            other = TOKEN.alias(f"t{n}")
+            query = query.join(other, (other.c.customer_id == first.c.customer_id) & (other.c.token == token))
+        query = query.order_by(first.c.customer_id).limit(limit)
         return self._load_customers(r[0] for r in self._rows(query))
 
     def customers_by_alias(self, kind: AliasKind, key: str) -> Sequence[Customer]:
@@ -155,7 +170,9 @@ class SqlBook:
     def open_invoices_with_balance(self, amount: Decimal, limit: int) -> Sequence[OpenInvoice]:
         if amount <= ZERO:
             return []
-        return self._invoices(INVOICE.c.open_balance == amount, order=(INVOICE.c.id,), limit=limit)
+        # `open_balance > 0` repeated so the planner may use the partial index (business_id, open_balance)
+        return self._invoices(INVOICE.c.open_balance == amount, INVOICE.c.open_balance > 0, order=(INVOICE.c.id,),
+                              limit=limit)
 
     def credit_of(self, customer_id: str) -> Decimal:
         if not customer_id.isdigit():
@@ -234,7 +251,8 @@ class SqlBook:
                 conn.execute(update(CUSTOMER).where(
                     CUSTOMER.c.business_id == self.business_id, CUSTOMER.c.id == int(change.customer_id),
                 ).values(credit=CUSTOMER.c.credit + change.delta))
-        self._slips.clear()
+        self._by_key.clear()
+        self._slip_candidates = set()
 
     def _insert(self, table: Table) -> Any:
         dialect = postgresql if self.session.connection().dialect.name == "postgresql" else sqlite

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -141,9 +142,18 @@ def build_bridge(settings: Settings, engine: Engine, **kwargs: Any) -> TelegramB
     token = settings.telegram_token.get_secret_value().strip() if settings.telegram_token else ""
     if not token:
         return None
+    quiet_http_logs()
     webhook = webhook_secret(settings) is not None
     application = build_telegram_application(token, settings.telegram_api_url, webhook=webhook)
     return TelegramBridge(application, engine, webhook=webhook, **kwargs)
+
+
+def quiet_http_logs() -> None:
+    """A Bot API URL carries the bot token: httpx logs every request URL at INFO and PTB logs its URLs at
+    DEBUG, so those two stay quieter than that whatever the root level is."""
+    for name, floor in (("httpx", logging.WARNING), ("telegram", logging.INFO)):
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.level, floor))
 
 
 def webhook_secret(settings: Settings) -> str | None:
@@ -161,6 +171,7 @@ async def set_webhook(settings: Settings) -> dict[str, Any]:
     if secret is None:
         raise ValueError("HESABU_TELEGRAM_WEBHOOK_SECRET is not set (without it the bot uses long polling)")
     url = settings.public_url.rstrip("/") + "/telegram"
+    quiet_http_logs()
     application = build_telegram_application(token, settings.telegram_api_url)
     async with application.bot as bot:
         ok = await bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)

@@ -4,6 +4,7 @@ the real PTB Application talking HTTP to the fake Bot API and the app on a real 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -95,7 +96,8 @@ async def test_the_webhook_refuses_a_wrong_or_missing_secret(db_url, tmp_path,
 
 
 async def test_start_code_links_the_chat_and_its_payment_alert_arrives_with_working_buttons(
-        db_url, tmp_path, fake: FakeTelegramApi) -> None:
+        db_url, tmp_path, fake: FakeTelegramApi, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     async with running_service(db_url, tmp_path, **telegram_settings(fake)) as svc:
         bridge = await ready(svc)
         shop = add_business(svc.engine, "600400")
@@ -126,6 +128,7 @@ async def test_start_code_links_the_chat_and_its_payment_alert_arrives_with_work
         assert edit.params["message_id"] == str(tap["callback_query"]["message"]["message_id"])
         with Session(svc.engine) as session:
             assert session.scalars(select(PaymentRow)).one().status == "ignored"
+    assert fake.token not in caplog.text  # httpx would log each Bot API URL, token included
 
 
 async def test_a_failing_update_is_logged_and_answered_briefly(db_url, tmp_path,

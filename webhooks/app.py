@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import FastAPI
 
 from bot.jobs.outbox import OutboxSender
+from bot.jobs.scheduler import JobScheduler
 from bot.storage.db import make_engine
 from webhooks.intake import CallbackWriter
 from webhooks.logs import configure_logging, get_logger
@@ -45,6 +46,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("spool.startup_replay_failed", error=type(exc).__name__)
         await rt.writer.start()
         rt.background.append(asyncio.create_task(rt.spool_replayer(), name="spool-replayer"))
+        # one scheduler (summaries.daily, digest.morning, matching.sweep), run by the one elected process;
+        # what it queues goes out through the outbox, woken at once when there is one
+        scheduler = JobScheduler(rt.engine, sweep=processor.sweep, on_queued=lambda: _wake_outbox(app))
+        app.state.scheduler = scheduler
+        await scheduler.start()
         # chats: Telegram when a token is set; the outbox sender delivers committed alerts to linked chats
         bridge = build_bridge(settings, rt.engine)
         app.state.telegram = bridge
@@ -66,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await sender.stop()
             if bridge is not None:
                 await bridge.stop()
+            await scheduler.stop()
             await rt.writer.stop()
             await processor.stop()
             rt.engine.dispose()
@@ -75,6 +82,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(telegram.router)
     return app
+
+
+def _wake_outbox(app: FastAPI) -> None:
+    sender = getattr(app.state, "outbox", None)
+    if sender is not None:
+        sender.wake()
 
 
 def _calm_garbage_collector() -> None:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import typer
 
+from bot.bookkeeping import exports
 from bot.bookkeeping.invoices import import_customers
 from bot.bookkeeping.replay import ReplayError, replay_scenario
 from bot.ledger.phones import normalise_phone, phone_sha256
@@ -28,10 +29,7 @@ from bot.storage.businesses import (
 )
 from bot.storage.db import make_single_use_engine, unit_of_work
 from bot.storage.migrate import upgrade
-from bot.storage.payments import payments_between
-from bot.storage.settlements import allocations_by_payment
 from bot.storage.tables import BusinessRow
-from webhooks import exports
 from webhooks.daraja import build_record
 from webhooks.settings import Settings
 
@@ -203,25 +201,56 @@ def _day(text: str | None, tz: ZoneInfo) -> datetime | None:
 @export_app.command("payments")
 def export_payments(shortcode: str, date_from: str = typer.Option(None, "--from"),
                     date_to: str = typer.Option(None, "--to", help="inclusive day"),
-                    fmt: str = typer.Option(..., "--format"), output: Path = typer.Option(None, "-o")) -> None:
-    """Every stored payment with its match state."""
-    if fmt not in ("csv", "json"):
-        _fail("--format is csv or json")
+                    fmt: str = typer.Option(..., "--format", help="csv | json | xlsx | quickbooks | xero"),
+                    output: Path = typer.Option(None, "-o")) -> None:
+    """Every stored payment with its match state (quickbooks, xero: their bank-statement CSV layouts)."""
+    if fmt not in exports.FORMATS:
+        _fail("--format is csv, json, xlsx, quickbooks or xero")
+    if fmt == "xlsx" and output is None and sys.stdout.isatty():
+        _fail("xlsx is a binary file: give -o FILE.xlsx (or redirect the output)")
     engine = make_single_use_engine(_settings().database_url)
     with unit_of_work(engine) as session:
         business = _business(session, shortcode)
         tz = ZoneInfo(business.timezone)
         end = _day(date_to, tz)
         until = end + timedelta(days=1) if end else None
-        rows = payments_between(session, business.id or 0, _day(date_from, tz), until)
-        allocations = allocations_by_payment(session, business.id or 0, [p.id for p in rows if p.id is not None])
-        records = [exports.payment_record(p, shortcode, tz, allocations.get(p.id or 0, ())) for p in rows]
-    text = exports.to_json(records) if fmt == "json" else exports.to_csv(records)
+        records = exports.payment_records(session, business.id or 0, shortcode, tz, _day(date_from, tz), until)
+    content = exports.render(records, fmt)
     if output is None:
-        sys.stdout.write(text)
+        if isinstance(content, bytes):
+            sys.stdout.buffer.write(content)
+        else:
+            sys.stdout.write(content)
+        return
+    if isinstance(content, bytes):
+        output.write_bytes(content)
     else:
-        output.write_text(text, encoding="utf-8")
-        typer.echo(f"{len(records)} payments written to {output}", err=True)
+        output.write_text(content, encoding="utf-8")
+    typer.echo(f"{len(records)} payments written to {output}", err=True)
+
+
+@app.command()
+def summary(shortcode: str, day: str = typer.Option(None, "--date", help="YYYY-MM-DD; default today"),
+            send: bool = typer.Option(False, "--send", help="also deliver it to the business's chats")) -> None:
+    """Print that day's summary; --send also queues it for the business's linked chats."""
+    from bot.assistant.summaries import SUMMARY_DAILY, summary_reply
+    from bot.ledger.summaries import Period
+    from bot.storage.settlements import queue_message
+
+    engine = make_single_use_engine(_settings().database_url)
+    now = datetime.now(UTC)
+    with unit_of_work(engine) as session:
+        business = _business(session, shortcode)
+        today = now.astimezone(ZoneInfo(business.timezone)).date()
+        chosen = _day(day, ZoneInfo(business.timezone))
+        the_day = chosen.date() if chosen else today
+        reply = summary_reply(session, business, Period.day(the_day), today, chart=False)
+        if send:  # an explicit request: its own dedupe key, so it is sent even when the 20:00 one was
+            queue_message(session, business.id or 0, SUMMARY_DAILY, f"summary.manual:{business.id}:{now.isoformat()}",
+                          {"day": the_day.isoformat()}, now)
+    typer.echo(reply.text)
+    if send:
+        typer.echo("queued for the business's chats", err=True)
 
 
 def replay_file(path: Path, database_url: str | None = None) -> list[dict[str, object]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,11 +36,13 @@ from bot.assistant.grammar import (
     Unmatched,
     parse_command,
 )
-from bot.assistant.messages import Choice, InboundMessage, Reply
-from bot.bookkeeping import actions
+from bot.assistant.messages import Choice, Document, InboundMessage, Reply
+from bot.assistant.summaries import GO_THROUGH, SCHEDULE_KEYS, scheduled_time, set_scheduled_time, summary_reply
+from bot.bookkeeping import actions, exports
 from bot.bookkeeping.invoices import create_customer, create_invoice, find_customers
 from bot.ledger.chat_input import InputError, read_amount, read_date
 from bot.ledger.money import format_kes
+from bot.ledger.summaries import Period, period_bounds
 from bot.storage.chat_tables import ChatStateRow
 from bot.storage.chats import (
     LinkedBusiness,
@@ -55,11 +57,10 @@ from bot.storage.lookups import (
     customer_balances,
     customer_credit,
     invoice_lines,
-    payment_totals,
     payments_needing_owner,
 )
 from bot.storage.settlements import decision_of, payment_of
-from bot.storage.tables import CustomerRow
+from bot.storage.tables import BusinessRow, CustomerRow
 
 UNLINKED = Reply("Hi! This is Hesabu, M-Pesa bookkeeping for your business.\n"
                  "To start, ask the business owner for a link code and send: /start CODE")
@@ -301,6 +302,8 @@ def _on_choice(turn: Turn, data: str) -> list[Reply]:
         return [UNLINKED]
     if data.startswith("i:"):
         return _pick_customer(turn, data[2:])
+    if data == GO_THROUGH:  # the summary's "Go through them": staff may look too
+        return _unmatched(turn, Unmatched())
     if turn.role != "owner":
         return [Reply("Only the business owner can confirm or change matches.")]
     if data == "u":
@@ -358,15 +361,15 @@ def _edited(turn: Turn, reply: Reply) -> list[Reply]:
 
 
 def _summary(turn: Turn, command: Summary) -> list[Reply]:
+    """The full summary of the period (same content as the scheduled one) with its 14-day chart."""
     start, end = command.period_range(turn.today)
-    tz = ZoneInfo(turn.business.timezone if turn.business else "Africa/Nairobi")
-    totals = payment_totals(turn.session, turn.business_id, datetime.combine(start, time.min, tzinfo=tz),
-                            datetime.combine(end, time.min, tzinfo=tz))
-    label = command.period if command.period != "day" else wording.day_text(start, turn.today)
-    text = (f"{label.capitalize()}: {format_kes(totals.total)} in {totals.count} payments\n"
-            f"Matched: {format_kes(totals.matched_total)} ({totals.matched_count})\n"
-            f"Need you: {totals.needs_owner}")
-    return [Reply(text)]
+    return [summary_reply(turn.session, _business_row(turn), Period(start, end), turn.today)]
+
+
+def _business_row(turn: Turn) -> BusinessRow:
+    row = turn.session.get(BusinessRow, turn.business_id)
+    assert row is not None
+    return row
 
 
 def _customer(turn: Turn, command: CustomerLookup) -> list[Reply]:
@@ -383,19 +386,46 @@ def _customer(turn: Turn, command: CustomerLookup) -> list[Reply]:
     return [Reply("\n".join(rows))]
 
 
-def _settings(turn: Turn, _command: Settings) -> list[Reply]:
-    business = turn.business
-    assert business is not None
+def _settings(turn: Turn, command: Settings) -> list[Reply]:
+    """`/settings` shows them; `/settings summary 20:30` (or 8pm, off) and `/settings digest 7:00` change when
+    the daily summary and the morning digest come, in the business's local time."""
+    business = _business_row(turn)
+    if command.key in SCHEDULE_KEYS and command.value:
+        problem = set_scheduled_time(business, command.key, command.value)
+        if problem:
+            return [wording.problem(problem, "/settings summary 20:30")]
+        turn.session.add(business)
+    elif command.key is not None:
+        return [wording.problem(f"there is no setting {command.key!r}", "/settings summary 20:30")]
     kind = "Till" if business.kind == "till" else "Paybill"
-    return [Reply(f"{business.name}\n{kind} {business.shortcode}\nTimezone {business.timezone}")]
+    shortcode = turn.business.shortcode if turn.business else ""
+    times = {what: scheduled_time(business.settings_json, what) for what in SCHEDULE_KEYS}
+    shown = {what: at.strftime("%H:%M") if at else "off" for what, at in times.items()}
+    return [Reply(f"{business.name}\n{kind} {shortcode}\nTimezone {business.timezone}\n"
+                  f"Daily summary {shown['summary']}\nMorning digest {shown['digest']}\n"
+                  "Change: /settings summary 20:30")]
 
 
 def _export(turn: Turn, command: Export) -> list[Reply]:
+    """The month's payments as CSV and XLSX files (and the QuickBooks or Xero bank layout when asked)."""
     start, end = command.period_range(turn.today)
-    last = end - timedelta(days=1)
-    return [Reply(f"Exports for {start:%b %Y} are not ready in chat yet; the accountant can run:\n"
-                  f"hesabu export payments {turn.business.shortcode if turn.business else ''} "
-                  f"--from {start.isoformat()} --to {last.isoformat()} --format csv")]
+    business = _business_row(turn)
+    tz = ZoneInfo(business.timezone)
+    since, until = period_bounds(Period(start, end), tz)
+    shortcode = turn.business.shortcode if turn.business else ""
+    records = exports.payment_records(turn.session, turn.business_id, shortcode, tz, since, until)
+    total = sum((Decimal(r["amount"]) for r in records), Decimal("0.00"))
+    name = f"payments-{start:%Y-%m}"
+    replies = [Reply(f"{start:%B %Y}: {len(records)} payments, {format_kes(total)}",
+                     document=Document(f"{name}.csv", exports.to_csv(records).encode(), "text/csv")),
+               Reply(f"{start:%B %Y} for Excel", document=Document(
+                   f"{name}.xlsx", exports.to_xlsx(records, f"{start:%b %Y}"),
+                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))]
+    if command.layout is not None:
+        text = str(exports.render(records, command.layout))
+        replies.append(Reply(f"{start:%B %Y} for {command.layout.capitalize()} (bank statement import)",
+                             document=Document(f"{command.layout}-{start:%Y-%m}.csv", text.encode(), "text/csv")))
+    return replies
 
 
 def _chat(turn: Turn, command: Chat) -> list[Reply]:

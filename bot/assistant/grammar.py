@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
@@ -103,6 +103,7 @@ class Export:
     month: int | None = None
     year: int | None = None
     last: bool = False
+    layout: str | None = None  # quickbooks | xero: also the bank-statement CSV those books import
 
     def period_range(self, today: date) -> tuple[date, date]:
         """Half-open [first of the month, first of the next month)."""
@@ -270,7 +271,18 @@ def _customer(args: list[str]) -> Command | GrammarError:
     return CustomerLookup(query, normalise_phone(query))
 
 
+_LAYOUTS: Mapping[str, str] = {"quickbooks": "quickbooks", "qbo": "quickbooks", "xero": "xero"}
+
+
 def _export(args: list[str]) -> Command | GrammarError:
+    """`/export [month] [quickbooks|xero]`."""
+    if args and args[-1].lower() in _LAYOUTS:
+        found = _export_month(args[:-1])
+        return replace(found, layout=_LAYOUTS[args[-1].lower()]) if isinstance(found, Export) else found
+    return _export_month(args)
+
+
+def _export_month(args: list[str]) -> Command | GrammarError:
     if not args:
         return Export()
     word = args[0].lower()

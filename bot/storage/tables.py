@@ -192,6 +192,9 @@ class InvoiceRow(SQLModel, table=True):
               postgresql_where=text("open_balance > 0"), sqlite_where=text("open_balance > 0")),
         Index("ix_invoice_open_balance", "business_id", "open_balance",
               postgresql_where=text("open_balance > 0"), sqlite_where=text("open_balance > 0")),
+        # the summary's overdue / due-today figures: open invoices of one business by due date
+        Index("ix_invoice_open_due", "business_id", "due",
+              postgresql_where=text("open_balance > 0"), sqlite_where=text("open_balance > 0")),
     )
     id: int | None = _id()
     business_id: int = _fk("business.id", index=False)
@@ -288,3 +291,17 @@ class OutboxRow(SQLModel, table=True):
     created_at: datetime = _time()
     sent_at: datetime | None = _time(nullable=True)
     last_error: str = ""
+
+
+class SummaryDispatchRow(SQLModel, table=True):
+    """A scheduled message (daily summary, morning digest) claimed for one business and local day. Inserted in
+    the transaction that queues the message, so a summary is queued once however many processes or restarts."""
+
+    __tablename__ = "summary_dispatch"
+    __table_args__ = (UniqueConstraint("business_id", "kind", "day", name="uq_summary_dispatch"),)
+    id: int | None = _id()
+    business_id: int = _fk("business.id", index=False)
+    kind: str  # summary.daily | digest.morning
+    day: date  # the business's local date
+    queued: bool = True  # False: nothing to say that day (a digest with no invoices due)
+    created_at: datetime = _time()

@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bridge = build_bridge(settings, rt.engine)
         app.state.telegram = bridge
         sender = OutboxSender(rt.engine, [bridge] if bridge is not None else [])
+        processor.on_processed = sender.wake  # a processed payment's alert goes out at once, not at the next poll
         app.state.outbox = sender
         if bridge is not None:
             await bridge.start()

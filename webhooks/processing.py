@@ -33,6 +33,7 @@ class PaymentProcessor:
         self.engine = engine
         self.intake_busy = intake_busy
         self.max_defer = max_defer
+        self.on_processed: Callable[[], None] = lambda: None  # e.g. wake the outbox sender: alerts go out now
         self.sweep_every = sweep_every
         self.min_age = min_age
         self.processed = 0
@@ -91,6 +92,8 @@ class PaymentProcessor:
         for item in done:
             if item is not None:
                 self._count(item.payment_id, item)
+        if any(item is not None for item in done):
+            self.on_processed()
         return sum(item is not None for item in done)
 
     def _process_logged(self, payment_id: int) -> bool:
@@ -106,6 +109,7 @@ class PaymentProcessor:
         if done is None:
             return False
         self._count(payment_id, done)
+        self.on_processed()
         return True
 
     def _count(self, payment_id: int, done: Processed) -> None:

@@ -203,9 +203,10 @@ class SqlBook:
         stmt = self._insert(PHONE).values(
             business_id=self.business_id, customer_id=customer_id, phone=canonical,
             phone_sha256=phone_sha256(canonical), masked_key=masked_key(canonical[:4], canonical[-3:]))
-        result = self.session.connection().execute(stmt.on_conflict_do_nothing())
+        # RETURNING, not rowcount: on PostgreSQL rowcount read 1 for a conflicting no-op insert
+        inserted = self.session.connection().execute(stmt.on_conflict_do_nothing().returning(PHONE.c.id)).first()
         self._customers.pop(str(customer_id), None)
-        return bool(result.rowcount)
+        return inserted is not None
 
     def add_invoice(self, number: str, customer_id: int, amount: Decimal, issued: date, due: date | None,
                     description: str = "") -> int:

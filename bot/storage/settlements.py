@@ -195,8 +195,10 @@ def queue_message(session: Session, business_id: int, kind: str, dedupe_key: str
     stmt = dialect.insert(OUTBOX).values(
         business_id=business_id, kind=kind, dedupe_key=dedupe_key, payload=json.dumps(payload, ensure_ascii=False),
         status="pending", attempts=0, next_attempt_at=now, created_at=now, last_error="")
-    result = session.connection().execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]))
-    return bool(result.rowcount)
+    # RETURNING, not rowcount: with SQLAlchemy's implicit RETURNING on PostgreSQL rowcount read 1 for a no-op
+    inserted = session.connection().execute(
+        stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OUTBOX.c.id)).first()
+    return inserted is not None
 
 
 def touch_invoices(session: Session, business_id: int, invoice_ids: Sequence[int]) -> dict[int, Decimal]:

@@ -17,10 +17,12 @@ from webhooks.logs import configure_logging, get_logger
 from webhooks.metrics import Metrics
 from webhooks.processing import PaymentProcessor
 from webhooks.routes import daraja, ops, telegram
+from webhooks.routes.webchat import router as webchat_router
 from webhooks.runtime import Runtime
 from webhooks.settings import Settings
 from webhooks.spool import Spool
 from webhooks.telegram import build_bridge
+from webhooks.webchat import start_web_chat
 
 log = get_logger("app")
 
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sender = OutboxSender(rt.engine, [bridge] if bridge is not None else [])
         processor.on_processed = sender.wake  # a processed payment's alert goes out at once, not at the next poll
         app.state.outbox = sender
+        await start_web_chat(app, settings, rt.engine, sender)  # the local chat page (HESABU_WEB_CHAT)
         if bridge is not None:
             await bridge.start()
         await sender.start()
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(daraja.router)
     app.include_router(ops.router)
     app.include_router(telegram.router)
+    app.include_router(webchat_router)
     return app
 
 

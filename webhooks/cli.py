@@ -152,6 +152,9 @@ def link_code(shortcode: str, role: str = typer.Option("owner", "--role")) -> No
         code = new_link_code(session, business.id or 0, role, datetime.now(UTC))
     typer.echo(f"{code}  ({role} of {business.name}, valid 24 h): send '/start {code}' on Telegram "
                f"or 'start {code}' on WhatsApp")
+    settings = _settings()
+    if settings.web_chat_enabled:
+        typer.echo(f"  chat page: {settings.public_url.rstrip('/')}/chat/login/{code}")
 
 
 def c2b_body(shortcode: str, amount: str, ref: str, phone: str, name: str, now: datetime) -> dict[str, str]:

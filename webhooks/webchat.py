@@ -1,0 +1,203 @@
+"""The local chat page's side of the composition root: who a browser is, the demo business, and turning what
+the page posts into `handle_message` calls on channel "web".
+
+Identity: a cookie holding a random chat id and its HMAC-SHA256 signature. In production the key derives from
+HESABU_SECRET_KEY and a chat exists only once a `hesabu link-code` code is redeemed at /chat/login/{CODE}. In
+development the first visit makes a chat linked (as owner) to the demo business, and the key derives from the
+demo business's callback token, a secret kept in the database: HESABU_SECRET_KEY is random per process there,
+and a restart must not cut a newcomer off from the conversation they had.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.assistant.conversation import handle_message
+from bot.assistant.messages import InboundMessage, Reply
+from bot.bookkeeping.demo import Demo, ensure_demo_business, find_demo_business
+from bot.channels.web import WebChannel, store_reply
+from bot.jobs.outbox import OutboxSender
+from bot.storage.businesses import ShortcodeTaken
+from bot.storage.chat_tables import ChatLinkRow
+from bot.storage.chats import LinkedBusiness, chat_state, linked_businesses
+from bot.storage.db import unit_of_work
+from bot.storage.web_chat import add_message, web_chats_exist
+from webhooks.logs import get_logger
+from webhooks.settings import Settings
+
+log = get_logger("webchat")
+COOKIE = "hesabu_chat"
+CHAT_ID_BYTES = 16
+WELCOME = ("Karibu! This is {name}, a demo shop with a few customers and open invoices.\n"
+           "Send a payment with the simulator and watch it arrive here, or try /invoices.")
+
+
+@dataclass
+class WebChat:
+    """The running web chat: settings, the channel the outbox delivers through, the cookie key."""
+
+    settings: Settings
+    engine: Engine
+    sender: OutboxSender
+    demo: Demo | None = None
+    # the simulator's way to this server; tests put an httpx.ASGITransport here
+    transport: httpx.AsyncBaseTransport | None = None
+    channel: WebChannel = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.channel = WebChannel(self.engine)
+
+    def join_outbox(self) -> None:
+        """Alerts reach web chats from now on (idempotent; call on the event loop)."""
+        if self.sender.channels.get(self.channel.name) is not self.channel:
+            self.sender.register(self.channel)
+
+    async def ready_for_visitors(self) -> None:
+        """Development: the demo business exists (made now on the first visit). Either way: join the outbox."""
+        if self.settings.env == "development" and self.demo is None:
+            self.demo = await asyncio.to_thread(_demo, self.settings, self.engine)
+        self.join_outbox()
+
+    @property
+    def key(self) -> bytes | None:
+        """The cookie key: HESABU_SECRET_KEY's in production, the demo token's in development (None before the
+        demo exists: no cookie is valid yet)."""
+        if self.settings.env == "development":
+            secret = self.demo.token if self.demo is not None else ""
+        else:
+            secret = self.settings.secret_key.get_secret_value()
+        return hmac.new(secret.encode(), b"hesabu web chat cookie", hashlib.sha256).digest() if secret else None
+
+    @property
+    def simulator(self) -> bool:
+        """Simulated payments go into the books like real ones: development only."""
+        return self.settings.env == "development"
+
+    # --- identity -----------------------------------------------------------------------------------------
+    def cookie_for(self, chat_id: str) -> str:
+        return f"{chat_id}.{self._signature(chat_id)}"
+
+    def chat_of(self, cookie: str | None) -> str | None:
+        """The chat id in a cookie whose signature is right, else None."""
+        chat_id, _, signature = (cookie or "").partition(".")
+        if not chat_id or not signature or len(chat_id) != CHAT_ID_BYTES * 2:
+            return None
+        expected = self._signature(chat_id)
+        return chat_id if expected and hmac.compare_digest(signature, expected) else None
+
+    def _signature(self, chat_id: str) -> str:
+        key = self.key
+        return hmac.new(key, f"web-chat:{chat_id}".encode(), hashlib.sha256).hexdigest() if key else ""
+
+    @property
+    def secure_cookie(self) -> bool:
+        return self.settings.public_url.startswith("https://") and self.settings.env == "production"
+
+    # --- chats ---------------------------------------------------------------------------------------------
+    def new_demo_chat(self) -> str:
+        """Development: a new chat linked to the demo business, with a welcome and the help."""
+        assert self.demo is not None
+        chat_id = secrets.token_hex(CHAT_ID_BYTES)
+        now = datetime.now(UTC)
+        with unit_of_work(self.engine) as session:
+            session.add(ChatLinkRow(channel="web", chat_id=chat_id, business_id=self.demo.business_id, role="owner",
+                                    display_name="demo", linked_at=now))
+            state = chat_state(session, "web", chat_id, now)
+            state.business_id = self.demo.business_id
+            session.add(state)
+            session.flush()
+            name = linked_businesses(session, "web", chat_id)[0].name
+            store_reply(session, chat_id, Reply(WELCOME.format(name=name)), now)
+            for reply in handle_message(session, InboundMessage("web", chat_id, "", "/help"), now):
+                store_reply(session, chat_id, reply, now)
+        log.info("webchat.demo_chat")
+        return chat_id
+
+    def redeem(self, chat_id: str | None, code: str) -> tuple[str | None, str]:
+        """Link a chat (the visitor's, or a new one) with a one-time code; (chat id, "") or (None, why not)."""
+        chat_id = chat_id or secrets.token_hex(CHAT_ID_BYTES)
+        now = datetime.now(UTC)
+        with unit_of_work(self.engine) as session:
+            replies = handle_message(session, InboundMessage("web", chat_id, "", f"/start {code.strip()[:32]}"), now)
+            if not linked_businesses(session, "web", chat_id):
+                session.rollback()
+                return None, replies[0].text if replies else "That code is not valid."
+            for reply in replies:
+                store_reply(session, chat_id, reply, now)
+        return chat_id, ""
+
+    def handle(self, chat_id: str, text: str, choice: str | None, message_ref: str | None,
+               client_id: str | None) -> None:
+        """What the page posted, answered in one unit of work: the typed text and the replies are stored
+        together, and a tapped button's reply edits the tapped message."""
+        now = datetime.now(UTC)
+        external_id = f"{chat_id}:{client_id}" if client_id else None
+        msg = InboundMessage("web", chat_id, "", text, choice=choice, message_ref=message_ref,
+                             external_id=external_id)
+        with unit_of_work(self.engine) as session:
+            replies = handle_message(session, msg, now)
+            if external_id is not None and not replies:
+                return  # the page retried a post that was already answered
+            if text:
+                add_message(session, chat_id, "in", text, now)
+            for reply in replies:
+                store_reply(session, chat_id, reply, now)
+
+    def current_business(self, session: Session, chat_id: str) -> LinkedBusiness | None:
+        """The business this chat is working on (its only one, or the one it chose)."""
+        links = linked_businesses(session, "web", chat_id)
+        if not links:
+            return None
+        state = chat_state(session, "web", chat_id, datetime.now(UTC))
+        return next((b for b in links if b.business_id == state.business_id), links[0] if len(links) == 1 else None)
+
+
+async def start_web_chat(app: FastAPI, settings: Settings, engine: Engine, sender: OutboxSender) -> None:
+    """In the lifespan. In development the demo business is made at the first visit of /chat, not here, so a
+    server nobody opens the page on stays as it was, and the channel joins the outbox sender once a web chat
+    exists; in production (where HESABU_WEB_CHAT was set on purpose) it joins at once."""
+    app.state.webchat = None
+    if not settings.web_chat_enabled:
+        return
+    web = WebChat(settings, engine, sender)
+    app.state.webchat = web
+    try:
+        demo, chats = await asyncio.to_thread(_existing, settings, engine)
+    except Exception as exc:  # noqa: BLE001 - the database may still be starting; the first visit looks again
+        log.warning("webchat.startup_lookup_failed", error=type(exc).__name__)
+        demo, chats = None, False
+    web.demo = demo
+    if chats or settings.env == "production":  # switched on on purpose there: every process delivers at once
+        web.join_outbox()
+    log.info("webchat.started", demo=demo is not None, chats=chats)
+
+
+def _existing(settings: Settings, engine: Engine) -> tuple[Demo | None, bool]:
+    with unit_of_work(engine) as session:
+        demo = find_demo_business(session) if settings.env == "development" else None
+        return demo, web_chats_exist(session)
+
+
+def _demo(settings: Settings, engine: Engine) -> Demo:
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    try:
+        with unit_of_work(engine) as session:
+            demo = ensure_demo_business(session, today, settings.timezone)
+    except (ShortcodeTaken, IntegrityError):  # another process made it a moment ago
+        with unit_of_work(engine) as session:
+            demo = ensure_demo_business(session, today, settings.timezone)
+    if demo.created:
+        log.info("webchat.demo_created", business_id=demo.business_id)
+    return demo

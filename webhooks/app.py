@@ -16,13 +16,14 @@ from webhooks.intake import CallbackWriter
 from webhooks.logs import configure_logging, get_logger
 from webhooks.metrics import Metrics
 from webhooks.processing import PaymentProcessor
-from webhooks.routes import daraja, ops, telegram
+from webhooks.routes import daraja, media, ops, telegram, whatsapp
 from webhooks.routes.webchat import router as webchat_router
 from webhooks.runtime import Runtime
 from webhooks.settings import Settings
 from webhooks.spool import Spool
 from webhooks.telegram import build_bridge
 from webhooks.webchat import start_web_chat
+from webhooks.whatsapp import build_whatsapp
 
 log = get_logger("app")
 
@@ -57,6 +58,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bridge = build_bridge(settings, rt.engine)
         app.state.telegram = bridge
         sender = OutboxSender(rt.engine, [bridge] if bridge is not None else [])
+        # WhatsApp through Twilio when its account sid, auth token and sender are set (webhooks.whatsapp)
+        app.state.whatsapp = whatsapp_bridge = build_whatsapp(settings, rt.engine)
+        if whatsapp_bridge is not None:
+            whatsapp_bridge.on_released = sender.wake
+            sender.register(whatsapp_bridge)
         processor.on_processed = sender.wake  # a processed payment's alert goes out at once, not at the next poll
         app.state.outbox = sender
         await start_web_chat(app, settings, rt.engine, sender)  # the local chat page (HESABU_WEB_CHAT)
@@ -74,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with suppress(asyncio.CancelledError):
                     await task
             await sender.stop()
+            if whatsapp_bridge is not None:
+                await whatsapp_bridge.stop()
             if bridge is not None:
                 await bridge.stop()
             await scheduler.stop()
@@ -85,6 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(daraja.router)
     app.include_router(ops.router)
     app.include_router(telegram.router)
+    app.include_router(whatsapp.router)
+    app.include_router(media.router)
     app.include_router(webchat_router)
     return app
 

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr | None = None
     twilio_whatsapp_from: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
+    # approved WhatsApp templates by message kind, for messages started outside the 24-hour window (JSON)
+    twilio_templates: dict[str, str] = {}
     daraja_url: str = "https://sandbox.safaricom.co.ke"
     trusted_proxies: Annotated[list[str], NoDecode] = []
     callback_allow: Annotated[list[str], NoDecode] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -58,7 +58,8 @@ def render_outbox_message(session: Session, outbox: OutboxRow) -> Reply | None:
         log.warning("alerts.unknown_kind outbox_id=%s kind=%s", outbox.id, outbox.kind)
         return None
     try:
-        return renderer(session, outbox, outbox_payload(outbox))
+        reply = renderer(session, outbox, outbox_payload(outbox))
+        return replace(reply, kind=outbox.kind) if reply is not None else None
     except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
         log.warning("alerts.bad_payload outbox_id=%s kind=%s error=%s", outbox.id, outbox.kind, type(exc).__name__)
         return None

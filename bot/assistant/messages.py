@@ -66,7 +66,8 @@ class Reply:
     """What to say. `text` is plain text: channels escape it for their own markup.
 
     `edit_ref` names an earlier message (a `SentRef`) to edit instead of sending a new one;
-    channels that cannot edit send a new message.
+    channels that cannot edit send a new message. `kind` is the outbox kind a delivered message renders
+    (`payment.alert`, `summary.daily`): WhatsApp picks its template by it; None for a conversation reply.
     """
 
     text: str
@@ -74,3 +75,4 @@ class Reply:
     picture: bytes | None = None
     document: Document | None = None
     edit_ref: str | None = None
+    kind: str | None = None

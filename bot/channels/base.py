@@ -1,9 +1,9 @@
 """The one small interface every chat channel implements, and the failures the outbox acts on.
 
 A channel sends a `Reply` to a chat and returns the provider's message id (`SentRef`). Provider
-failures come out as exactly two exceptions: `RetryLater` (try again after N seconds: flood
-control, 5xx, network) and `Undeliverable` (stop trying this message: blocked, unknown chat,
-rejected content). Anything else is a bug and propagates.
+failures come out as `RetryLater` (try again after N seconds: flood control, 5xx, network) and
+`Undeliverable` (stop trying this message: blocked, unknown chat, rejected content); `Held` says the
+message must wait for the chat to write (WhatsApp's window). Anything else is a bug and propagates.
 """
 
 from __future__ import annotations
@@ -29,6 +29,15 @@ class RetryLater(ChannelError):
 
 
 class Undeliverable(ChannelError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Held(ChannelError):
+    """Not now, and not a failure: the message waits until the chat opens again (WhatsApp's 24-hour window
+    closed and no template is configured for it). The outbox marks the delivery `held`; no attempt is spent."""
+
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason

@@ -5,12 +5,17 @@ answers with the number and the assistant (which remembers the choices it offere
 Messages cannot be edited: an `edit_ref` reply is sent as a new message. Pictures and documents
 need a public URL that Twilio fetches, so they go out only when a `publish` callable is given.
 
+Outside WhatsApp's 24-hour window a business may only send an approved template: `send_template` sends
+one by its content sid with content variables (`template_variables`). Twilio's 63016 ("outside the
+window") comes out as `OutsideWindow`, an `Undeliverable` the caller may answer with a template.
+
 The REST origin is HESABU_TWILIO_API_URL: the twilio library has no base-URL option, but every
 API call is built from the `Api` domain's `base_url`, so `build_twilio_client` overrides that.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
@@ -32,6 +37,10 @@ RATE_LIMIT_RETRY_SECONDS = 5.0
 Publish = Callable[[str, bytes, str], Awaitable[str]]
 
 
+class OutsideWindow(Undeliverable):
+    """Twilio refused a free-form message: the chat has not written for 24 hours (error 63016)."""
+
+
 class FormLike(Protocol):
     def get(self, key: str, default: Any = None) -> Any: ...
 
@@ -51,10 +60,12 @@ class WhatsAppChannel:
 
     name = "whatsapp"
 
-    def __init__(self, client: Client, sender: str, *, publish: Publish | None = None) -> None:
+    def __init__(self, client: Client, sender: str, *, publish: Publish | None = None,
+                 status_callback: str | None = None) -> None:
         self.client = client
         self.sender = sender
         self.publish = publish
+        self.status_callback = status_callback  # Twilio posts queued/sent/delivered/read/failed here
 
     async def send(self, chat_id: str, reply: Reply) -> SentRef:
         media = await self._media_urls(reply)
@@ -64,6 +75,11 @@ class WhatsAppChannel:
             last = i == len(pieces) - 1
             sid = await self._create(to=chat_id, body=body, media_url=media if last and media else None)
         return sid
+
+    async def send_template(self, chat_id: str, content_sid: str, variables: Mapping[str, str]) -> SentRef:
+        """An approved template (allowed outside the window): Twilio renders it from ContentSid + variables."""
+        return await self._create(to=chat_id, content_sid=content_sid,
+                                  content_variables=json.dumps(dict(variables), ensure_ascii=False))
 
     async def _media_urls(self, reply: Reply) -> list[str]:
         if self.publish is None:
@@ -78,6 +94,8 @@ class WhatsAppChannel:
 
     async def _create(self, **fields: Any) -> str:
         fields = {"from_": self.sender, **fields}
+        if self.status_callback:
+            fields["status_callback"] = self.status_callback
         try:
             if self.client.http_client.is_async:
                 message = await self.client.messages.create_async(**fields)
@@ -96,7 +114,7 @@ def _mapped(exc: TwilioRestException | TwilioServiceException) -> RetryLater | U
     code = exc.code
     status = exc.status
     if code == OUTSIDE_WINDOW:
-        return Undeliverable("whatsapp: outside the 24-hour window, a template is needed (63016)")
+        return OutsideWindow("whatsapp: outside the 24-hour window, a template is needed (63016)")
     if status == 429:
         return RetryLater(RATE_LIMIT_RETRY_SECONDS, f"twilio rate limit ({code})")
     if status >= 500:
@@ -111,6 +129,16 @@ def render_text(reply: Reply) -> str:
     lines = [reply.text, ""] if reply.text else []
     lines += [f"{n}. {choice.label}" for n, choice in enumerate(reply.choices, start=1)]
     return "\n".join(lines)
+
+
+def template_variables(reply: Reply, limit: int = 1000) -> dict[str, str]:
+    """Content variables for a template: `{{1}}` is the message (with its numbered choices) on one line, since
+    WhatsApp refuses line breaks in variables; `{{2}}`, `{{3}}`, … are the choices' data, for templates whose
+    quick-reply buttons carry them as ids (a tap comes back as ButtonPayload)."""
+    one_line = " · ".join(line.strip() for line in render_text(reply).splitlines() if line.strip())
+    variables = {"1": one_line[:limit]}
+    variables.update({str(n): choice.data for n, choice in enumerate(reply.choices, start=2)})
+    return variables
 
 
 def choice_for_number(text: str, choices: tuple[Choice, ...]) -> Choice | None:

@@ -8,7 +8,8 @@ One pass (`run_once`), every `poll_every` seconds or at once after `wake()`:
      Telegram's limits (about 30 messages/s overall, 1/s per chat), chats in parallel, one chat in order;
   5. record each outcome in its own short transaction: `sent` + the provider's message id; `RetryLater` ->
      `pending` again with exponential back-off (never sooner than the provider asked); `Undeliverable` or
-     too many attempts -> `failed`.
+     too many attempts -> `failed`; `Held` (WhatsApp's window closed, no template) -> `held` until the chat
+     writes again (bot.storage.whatsapp.release_held).
 Database work runs in threads (asyncio.to_thread); the event loop only waits on the network.
 Several processes may run this against one PostgreSQL: claims never hand a delivery to two senders.
 """
@@ -27,7 +28,7 @@ from sqlalchemy import Engine
 
 from bot.assistant.alerts import render_outbox_message
 from bot.assistant.messages import Reply
-from bot.channels.base import Channel, RetryLater, Undeliverable
+from bot.channels.base import Channel, Held, RetryLater, Undeliverable
 from bot.storage.db import unit_of_work
 from bot.storage.deliveries import (
     ClaimedDelivery,
@@ -39,6 +40,7 @@ from bot.storage.deliveries import (
     record_retry,
     record_sent,
 )
+from bot.storage.whatsapp import record_held
 
 JOB_NAME = "outbox.send"
 log = logging.getLogger("hesabu.outbox")
@@ -209,6 +211,10 @@ class OutboxSender:
             ref = await channel.send(delivery.chat_id, reply)
         except RetryLater as exc:
             return await self._retry_or_give_up(delivery, exc)
+        except Held as exc:
+            log.info("outbox.held delivery_id=%s reason=%s", delivery.id, exc.reason)
+            await asyncio.to_thread(self._record, record_held, delivery.id, exc.reason)
+            return "held"
         except Undeliverable as exc:
             log.info("outbox.undeliverable delivery_id=%s reason=%s", delivery.id, exc.reason)
             await asyncio.to_thread(self._record, record_failed, delivery.id, exc.reason)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.storage.tables import _fk, _id, _time
@@ -63,6 +63,7 @@ class DeliveryRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("outbox_id", "channel", "chat_id", name="uq_delivery"),
         Index("ix_delivery_due", "status", "next_attempt_at"),
+        Index("ix_delivery_sent_ref", "sent_ref"),  # Twilio's status callbacks name the message by its sid
     )
     id: int | None = _id()
     outbox_id: int = _fk("outbox.id", index=False)
@@ -77,3 +78,20 @@ class DeliveryRow(SQLModel, table=True):
     last_error: str = ""
     created_at: datetime = _time()
     sent_at: datetime | None = _time(nullable=True)
+    # what the provider reported afterwards (Twilio status callbacks): queued/sent/delivered/read/failed + code
+    provider_status: str = ""
+    provider_error: str = ""
+    status_at: datetime | None = _time(nullable=True)
+
+
+class MediaRow(SQLModel, table=True):
+    """A picture or file Hesabu serves to a provider that fetches media by URL (Twilio). Kept in the database so
+    any process can serve it; the id is random and the URL is signed and expires (webhooks.routes.media)."""
+
+    __tablename__ = "media"
+    id: str = Field(primary_key=True)
+    filename: str
+    mime: str
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = _time()
+    expires_at: datetime = _time(index=True)

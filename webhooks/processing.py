@@ -83,7 +83,11 @@ class PaymentProcessor:
             await asyncio.sleep(0.005)
 
     def process_batch(self, payment_ids: list[int]) -> int:
-        """One transaction for the batch; if it fails, each payment alone so one bad payment holds none back."""
+        """SQLite: one transaction for the batch (one writer at a time: fewer, shorter turns at the lock); if it
+        fails, each payment alone so one bad payment holds none back. PostgreSQL: one transaction per payment,
+        so two processes never hold each other's invoice rows (a batch could deadlock)."""
+        if self.engine.dialect.name != "sqlite":
+            return sum(self._process_logged(pid) for pid in payment_ids)
         try:
             with write_gate(self.engine), unit_of_work(self.engine) as session:
                 done = [process_payment(session, pid, datetime.now(UTC)) for pid in payment_ids]

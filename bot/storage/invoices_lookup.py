@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import Engine, or_, select
 from sqlmodel import Session
 
+from bot.ledger.references import reference_key
 from bot.storage.tables import CustomerRow, InvoiceRow
-
-
-def simple_key(text: str) -> str:
-    return re.sub(r"[^0-9A-Z]", "", text.upper())
 
 
 def reference_is_known(engine: Engine, business_id: int, reference: str) -> bool:
     """Does the account number typed name an open invoice or a customer's account code?"""
-    key = simple_key(reference)
+    key = reference_key(reference)  # the same key the book indexes invoices and account codes by
     if not key:
         return False
     with Session(engine) as session:

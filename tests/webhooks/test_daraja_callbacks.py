@@ -175,7 +175,7 @@ async def test_validation_rejects_unknown_account_when_the_business_asks(db_url,
         unknown = await svc.client.post(f"/c2b/{shop.token}/validation",
                                         json=c2b("RKL51ZDR4F", "600984", ref="nosuch"))
         known = await svc.client.post(f"/c2b/{shop.token}/validation",
-                                      json=c2b("RKL51ZDR4G", "600984", ref="inv-0042"))
+                                      json=c2b("RKL51ZDR4G", "600984", ref="invOO42"))
         assert unknown.json() == {"ResultCode": "C2B00012", "ResultDesc": "Rejected"}
         assert known.json() == {"ResultCode": "0", "ResultDesc": "Accepted"}
 

@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             rt.engine.dispose()
 
     app = FastAPI(title="Hesabu", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.include_router(daraja.router)
+    app.add_middleware(daraja.DarajaCallbacks)  # the callback hot path, ahead of FastAPI's router
     app.include_router(ops.router)
     app.include_router(telegram.router)
     app.include_router(whatsapp.router)

@@ -19,10 +19,13 @@ def _in(address: str, networks: list[IpNetwork]) -> bool:
 
 
 def client_address(request: Request, trusted: list[IpNetwork]) -> str:
+    peer = request.client.host if request.client else ""
+    return forwarded_client(peer, request.headers.get("x-forwarded-for"), trusted)
+
+
+def forwarded_client(peer: str, forwarded: str | None, trusted: list[IpNetwork]) -> str:
     """The peer's address; X-Forwarded-For is believed only when the peer is a trusted proxy, and then the
     rightmost address that is not itself a trusted proxy is the client."""
-    peer = request.client.host if request.client else ""
-    forwarded = request.headers.get("x-forwarded-for")
     if not forwarded or not _in(peer, trusted):
         return peer
     chain = [part.strip() for part in forwarded.split(",") if part.strip()]
@@ -32,8 +35,13 @@ def client_address(request: Request, trusted: list[IpNetwork]) -> str:
     return chain[0] if chain else peer
 
 
+def is_allowed(address: str, allow: list[IpNetwork]) -> bool:
+    """An empty allow-list allows every caller."""
+    return not allow or _in(address, allow)
+
+
 def require_allowed(address: str, allow: list[IpNetwork]) -> None:
-    if allow and not _in(address, allow):
+    if not is_allowed(address, allow):
         raise HTTPException(status_code=403, detail="forbidden")
 
 

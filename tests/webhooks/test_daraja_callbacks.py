@@ -205,3 +205,26 @@ async def test_logs_never_carry_a_phone_or_token(db_url, tmp_path, capsys):
     assert "254726542690" not in out and "254712345678" not in out
 
 
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "expected"),
+    [
+        ("196.201.214.200", None, 200),  # Safaricom itself, no proxy
+        ("10.9.9.9", None, 403),  # not on the allow-list
+        ("127.0.0.1", "196.201.214.200", 200),  # a trusted proxy forwards Safaricom
+        ("127.0.0.1", "10.9.9.9", 403),  # a trusted proxy forwards a stranger
+        ("127.0.0.1", "196.201.214.200, 10.9.9.9", 403),  # the rightmost untrusted hop is the client
+        ("10.9.9.9", "196.201.214.200", 403),  # an untrusted peer cannot claim to be Safaricom
+    ],
+)
+async def test_allow_list_believes_forwarded_for_only_from_trusted_proxies(db_url, tmp_path, peer, forwarded,
+                                                                          expected):
+    async with running_service(db_url, tmp_path, client_host=peer, callback_allow=["196.201.214.0/24"],
+                               trusted_proxies=["127.0.0.1/32"]) as svc:
+        shop = add_business(svc.engine, "600984")
+        headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+        response = await svc.client.post(f"/c2b/{shop.token}/confirmation", json=c2b("RKL51ZDR4F", "600984"),
+                                         headers=headers)
+        assert response.status_code == expected
+        assert count(svc.engine, CallbackRow) == (1 if expected == 200 else 0)

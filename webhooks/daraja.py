@@ -3,7 +3,6 @@ the token's business, and keep the body exactly as received whatever the parser 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from bot.mpesa.callbacks import C2BNotice, CallbackProblem, StkFailed, StkPaid, parse_c2b, parse_stk
@@ -15,24 +14,22 @@ C2B_SOURCES = ("c2b_validation", "c2b_confirmation")
 
 def build_record(source: str, target: CallbackTarget, body: bytes, remote_addr: str,
                  received_at: datetime) -> CallbackRecord:
-    base = CallbackRecord(source=source, business_id=target.business_id, body=body, remote_addr=remote_addr,
-                          received_at=received_at)
+    def record(**parsed: object) -> CallbackRecord:
+        return CallbackRecord(source=source, business_id=target.business_id, body=body, remote_addr=remote_addr,
+                              received_at=received_at, **parsed)  # type: ignore[arg-type]
+
     try:
         parsed = parse_c2b(body) if source in C2B_SOURCES else parse_stk(body)
     except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the body: it is journaled as invalid
-        return _replace(base, problem=f"parser error: {type(exc).__name__}")
+        return record(problem=f"parser error: {type(exc).__name__}")
     if isinstance(parsed, CallbackProblem):
-        return _replace(base, problem=parsed.reason, external_id=parsed.external_id)
+        return record(problem=parsed.reason, external_id=parsed.external_id)
     if isinstance(parsed, C2BNotice):
         payment = parsed.payment
-        foreign = payment.shortcode not in target.shortcodes
-        return _replace(base, external_id=payment.trans_id, payment=payment, foreign_shortcode=foreign)
+        return record(external_id=payment.trans_id, payment=payment,
+                      foreign_shortcode=payment.shortcode not in target.shortcodes)
     stk = StkResult(parsed.checkout_request_id, parsed.merchant_request_id,
                     0 if isinstance(parsed, StkPaid) else parsed.result_code, parsed.result_desc)
     if isinstance(parsed, StkFailed):
-        return _replace(base, external_id=parsed.checkout_request_id, stk=stk)
-    return _replace(base, external_id=parsed.payment.trans_id, payment=parsed.payment, stk=stk)
-
-
-def _replace(record: CallbackRecord, **changes: object) -> CallbackRecord:
-    return replace(record, **changes)  # type: ignore[arg-type]
+        return record(external_id=parsed.checkout_request_id, stk=stk)
+    return record(external_id=parsed.payment.trans_id, payment=parsed.payment, stk=stk)

@@ -82,7 +82,6 @@ class PaymentRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("business_id", "trans_id", name="uq_payment_receipt"),
         Index("ix_payment_business_paid", "business_id", "paid_at"),
-        Index("ix_payment_unprocessed", "business_id", "processed_at"),
         # the sweep's question ("what did matching never see?") reads only the few pending rows
         Index("ix_payment_pending", "created_at", postgresql_where=text("processed_at IS NULL"),
               sqlite_where=text("processed_at IS NULL")),

@@ -153,8 +153,27 @@ def link_code(shortcode: str, role: str = typer.Option("owner", "--role")) -> No
     typer.echo(f"{code}  ({role} of {business.name}, valid 24 h): send '/start {code}' on Telegram "
                f"or 'start {code}' on WhatsApp")
     settings = _settings()
+    username = _telegram_username(settings)
+    if username:
+        typer.echo(f"  Telegram: https://t.me/{username}?start={code}")
+    if settings.twilio_whatsapp_from:
+        number = "".join(ch for ch in settings.twilio_whatsapp_from if ch.isdigit())
+        typer.echo(f"  WhatsApp: https://wa.me/{number}?text=start%20{code}")
     if settings.web_chat_enabled:
         typer.echo(f"  chat page: {settings.public_url.rstrip('/')}/chat/login/{code}")
+
+
+def _telegram_username(settings: Settings) -> str | None:
+    """The bot's username for the t.me deep link, when a token is set and Telegram answers quickly."""
+    if settings.telegram_token is None:
+        return None
+    url = f"{settings.telegram_api_url}{settings.telegram_token.get_secret_value()}/getMe"
+    try:
+        answer = httpx.get(url, timeout=3).json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    username = answer.get("result", {}).get("username") if isinstance(answer, dict) else None
+    return username if isinstance(username, str) else None
 
 
 def c2b_body(shortcode: str, amount: str, ref: str, phone: str, name: str, now: datetime) -> dict[str, str]:

@@ -28,6 +28,7 @@ from bot.storage.tables import (
     PaymentRow,
     SummaryDispatchRow,
 )
+from bot.storage.types import money_from_cents as _cents
 
 PAYMENT: Table = PaymentRow.__table__  # type: ignore[attr-defined]
 INVOICE: Table = InvoiceRow.__table__  # type: ignore[attr-defined]
@@ -53,10 +54,6 @@ class DueInvoice:
     customer: str
     open_balance: Decimal
     due: date
-
-
-def _cents(value: Any) -> Decimal:
-    return (Decimal(int(value)) / 100).quantize(Decimal("0.01")) if value else ZERO
 
 
 def _in_period(business_id: int, start: datetime, end: datetime) -> Any:

@@ -12,6 +12,11 @@ from sqlalchemy.types import TypeDecorator
 from bot.ledger.money import CENT
 
 
+def money_from_cents(value: Any) -> Decimal:
+    """Integer cents (a SUM over a Cents column coerced to BigInteger, so it stays exact in SQL) as shillings."""
+    return (Decimal(int(value)) / 100).quantize(CENT) if value else Decimal("0.00")
+
+
 class Cents(TypeDecorator[Decimal]):
     """Decimal shillings stored as integer cents: exact sums in SQL, no float anywhere, same on both databases."""
 

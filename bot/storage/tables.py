@@ -189,7 +189,8 @@ class InvoiceRow(SQLModel, table=True):
         Index("ix_invoice_customer_status", "business_id", "customer_id", "status"),
         Index("ix_invoice_open_of_customer", "customer_id", "issued", "due", "number",
               postgresql_where=text("open_balance > 0"), sqlite_where=text("open_balance > 0")),
-        Index("ix_invoice_open_balance", "business_id", "open_balance",
+        # id last: the amount-only lookup reads the first `limit` invoices by id straight off the index
+        Index("ix_invoice_open_balance", "business_id", "open_balance", "id",
               postgresql_where=text("open_balance > 0"), sqlite_where=text("open_balance > 0")),
         # the summary's overdue / due-today figures: open invoices of one business by due date
         Index("ix_invoice_open_due", "business_id", "due",

@@ -12,7 +12,7 @@ from sqlmodel import Session, SQLModel
 from bot.ledger.book import Alias, AliasKind, Customer, OpenInvoice, masked_key
 from bot.ledger.memory_book import InMemoryBook
 from bot.ledger.phones import phone_sha256
-from bot.ledger.references import digits_key, name_key, reference_key
+from bot.ledger.references import digits_key, name_key, one_slip_variants, reference_key
 from bot.ledger.replay import BalanceChange, CreditChange
 from bot.storage.book import SqlBook
 from bot.storage.db import make_engine, unit_of_work
@@ -95,4 +95,52 @@ def test_one_business_never_sees_another_books_rows(db_url):
         other = SqlBook(session, b.id)
         assert not other.customers_by_account_key("A1") and not other.customers_by_name_tokens(("mary",), 5)
         assert not other.customers_by_phone_hash(phone_sha256("254712345678"))
+    engine.dispose()
+
+
+def test_sqlbook_prefetches_and_caches_answer_like_the_memory_book(db_url):
+    """What one query fetches ahead (digits with the reference, slips, the alias of a key, twice an amount) and
+    what a SqlBook caches answer like single lookups, and a write through the book drops what it made stale."""
+    engine = make_engine(db_url)
+    sql, memory, session = build(engine, "600401")
+    for reference in ("INV-0049", "INV-0042", "nope 0043"):  # a miss with digits, a hit, digits only
+        key = reference_key(reference)
+        assert sql.invoice_by_reference_key(key) == memory.invoice_by_reference_key(key)
+        same(sql.invoices_by_digits_key(digits_key(reference)), memory.invoices_by_digits_key(digits_key(reference)))
+        for variant in sorted(one_slip_variants(key)):
+            assert sql.invoice_by_reference_key(variant) == memory.invoice_by_reference_key(variant)
+    mary = memory.customers_by_account_key(reference_key("ADM4521"))[0]
+    phone = phone_sha256("254712345678")
+    same(sql.customers_by_phone_hash(phone), memory.customers_by_phone_hash(phone))
+    same(sql.customers_by_alias(AliasKind.PHONE_HASH, phone), [])  # prefetched with the phone: nobody yet
+    learned = [Alias(AliasKind.PHONE_HASH, phone, memory.customers_by_name_key("john otieno")[0].id),
+               Alias(AliasKind.REFERENCE, "ADM4521", mary.id), Alias(AliasKind.PAYER_NAME, "doe jane", mary.id)]
+    sql.add_aliases(learned)
+    for alias in learned:
+        memory.add_alias(alias)
+    same(sql.customers_by_phone_hash(phone), memory.customers_by_phone_hash(phone))
+    for kind, key in ((AliasKind.PHONE_HASH, phone), (AliasKind.REFERENCE, "ADM4521"),
+                      (AliasKind.PAYER_NAME, "doe jane")):
+        same(sql.customers_by_account_key(key), memory.customers_by_account_key(key))
+        same(sql.customers_by_name_key(key), memory.customers_by_name_key(key))
+        same(sql.customers_by_alias(kind, key), memory.customers_by_alias(kind, key))
+    for limit in (1, 10, 1, 3):
+        same(sql.customers_by_name_tokens(("mary",), limit), memory.customers_by_name_tokens(("mary",), limit))
+        same(sql.customers_by_name_tokens(("otieno", "john"), limit),
+             memory.customers_by_name_tokens(("otieno", "john"), limit))
+    for amount in ("500.00", "1000.00", "2000.00", "1250.00", "2500.00"):
+        same(sql.open_invoices_with_balance(Decimal(amount), 10),
+             memory.open_invoices_with_balance(Decimal(amount), 10))
+    same(sql.open_invoices_of(mary.id, 50), memory.open_invoices_of(mary.id, 50))
+    paid = memory.invoice_by_reference_key("INV0042")
+    assert paid is not None
+    changes = [BalanceChange(paid.id, Decimal("-1500.00"))]
+    sql.apply(changes)
+    memory.apply(changes)
+    same(sql.open_invoices_of(mary.id, 50), memory.open_invoices_of(mary.id, 50))
+    assert sql.invoice_by_reference_key("INV0042") == memory.invoice_by_reference_key("INV0042")
+    for amount in ("1000.00", "2000.00", "2500.00"):
+        same(sql.open_invoices_with_balance(Decimal(amount), 10),
+             memory.open_invoices_with_balance(Decimal(amount), 10))
+    session.close()
     engine.dispose()

@@ -105,6 +105,7 @@ class OutboxSender:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def register(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
@@ -113,10 +114,12 @@ class OutboxSender:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
+        self._stopping = False
         self._task = asyncio.create_task(self._forever(), name=JOB_NAME)
 
     async def stop(self) -> None:
         if self._task is not None:
+            self._stopping = True  # the loop ends after this pass even if something swallowed the cancellation
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
@@ -129,7 +132,7 @@ class OutboxSender:
 
     async def _forever(self) -> None:
         assert self._wakeup is not None
-        while True:
+        while not self._stopping:
             self._wakeup.clear()
             try:
                 report = await self.run_once()
@@ -141,8 +144,12 @@ class OutboxSender:
                          report.failed, report.in_doubt)
             if report.expanded or report.sent >= self.batch:
                 continue  # more may be waiting
+            # asyncio.timeout, not asyncio.wait_for: on Python 3.11 wait_for returns the result instead of raising
+            # when it is cancelled after the event was set (a wake() just before stop()), so the cancellation
+            # was lost and stop() waited for this loop forever (gh-86296; wait_for is built on timeout in 3.12)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_every)
+                async with asyncio.timeout(self.poll_every):
+                    await self._wakeup.wait()
 
     # --- one pass -----------------------------------------------------------------------------------
     async def run_once(self) -> SendReport:

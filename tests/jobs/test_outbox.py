@@ -284,3 +284,20 @@ async def test_a_channel_still_starting_keeps_its_deliveries_pending(db_url) -> 
     channel.ready.set()  # type: ignore[attr-defined]
     assert (await job.run_once()).sent == 1
     engine.dispose()
+
+
+@pytest.mark.parametrize("turns", range(6))
+async def test_stop_right_after_a_wake_ends_the_sender(turns: int) -> None:
+    """A wake() a few loop turns before stop() (a status callback or a payment just before shutdown): on Python 3.11
+    asyncio.wait_for swallowed the cancellation when the wake-up event was already set, and stop(), so the app's
+    shutdown, waited forever. Each turn count puts the cancellation at another point of that window."""
+    job = sender(make_engine("sqlite://"))  # no channels: each pass returns at once and the loop goes back to waiting
+    job.poll_every = 60.0  # only a wake or stop() moves it within the test
+    await job.start()
+    for _ in range(5):
+        await asyncio.sleep(0)  # the first pass, then waiting for a wake
+    job.wake()
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    await asyncio.wait_for(job.stop(), timeout=5)  # a regression fails here instead of hanging the run
+    assert job._task is None

@@ -5,6 +5,7 @@ signed URL, and status callbacks, on real SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from collections.abc import Callable, Iterator
@@ -153,6 +154,22 @@ async def test_linking_then_an_alert_answered_by_number_and_its_status_callbacks
         assert await post(svc, {**status, "MessageStatus": "failed", "ErrorCode": "63024"}, "/whatsapp/status") == 200
         row = deliveries(svc.engine)[0]
         assert (row.provider_status, row.provider_error) == ("failed", "63024")
+
+
+@pytest.mark.parametrize("code", ["63016", "63024"])
+async def test_a_failed_status_just_before_shutdown_wakes_the_outbox_and_the_app_still_stops(
+        db_url, tmp_path, twilio: RecordingTwilioHttp, code: str) -> None:
+    """Every failed status wakes the outbox. A wake a moment before shutdown once lost the outbox sender's
+    cancellation (asyncio.wait_for on Python 3.11) and shutdown never ended: bounded here, so it fails instead."""
+    async with contextlib.AsyncExitStack() as stack:
+        svc = await stack.enter_async_context(running_service(db_url, tmp_path, **wa_settings()))
+        woken: list[bool] = []
+        wake = svc.app.state.whatsapp.on_released
+        svc.app.state.whatsapp.on_released = lambda: (woken.append(True), wake())
+        failed = {"MessageSid": "SM" + "9" * 32, "MessageStatus": "failed", "ErrorCode": code, "To": OWNER}
+        assert await post(svc, failed, "/whatsapp/status") == 200
+        assert woken == [True]
+        await asyncio.wait_for(stack.aclose(), timeout=20)
 
 
 async def test_quick_invoice_and_businesses_kept_apart(db_url, tmp_path, twilio: RecordingTwilioHttp) -> None:

@@ -17,7 +17,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels.whatsapp import inbound_from_form
 from bot.storage.db import unit_of_work, write_gate
-from bot.storage.whatsapp import OUTSIDE_WINDOW_CODE, StatusUpdate, record_status
+from bot.storage.whatsapp import StatusUpdate, record_status
 from webhooks.edge import read_limited_body
 from webhooks.logs import get_logger
 from webhooks.whatsapp import WhatsAppBridge, auth_token
@@ -27,6 +27,7 @@ log = get_logger("whatsapp.webhook")
 SIGNATURE_HEADER = "X-Twilio-Signature"
 MAX_FORM_BYTES = 64 * 1024
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+FAILED = ("failed", "undelivered")  # Twilio's MessageStatus values for a message that will not arrive
 
 
 async def _verified(request: Request) -> tuple[WhatsAppBridge, FormData]:
@@ -75,6 +76,8 @@ async def whatsapp_status(request: Request) -> Response:
 
         delivery_id = await asyncio.to_thread(record)
         log.info("whatsapp.status", status=status, error=update.error_code, delivery_id=delivery_id)
-        if update.error_code == OUTSIDE_WINDOW_CODE and bridge.on_released is not None:
-            bridge.on_released()  # a 63016 put the delivery back to pending: send it as a template now
+        if status in FAILED and bridge.on_released is not None:
+            # record_status decides what a failure does to the delivery (a 63016 puts it back to pending, to go
+            # again as a template); wake the outbox on any failure so that rule lives in one place
+            bridge.on_released()
     return Response(status_code=200)

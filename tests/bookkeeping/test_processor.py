@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -30,15 +31,15 @@ async def test_a_stored_callback_is_matched_after_the_ack_with_one_outbox_row(db
         response = await svc.client.post(f"/c2b/{shop.token}/confirmation", json=c2b("TXLIVE0001", "600300"))
         assert response.status_code == 200
         processor: PaymentProcessor = svc.app.state.processor
-        for _ in range(200):
-            await processor.idle()
-            if count(svc.engine, OutboxRow) == 1:
-                break
+        deadline = time.monotonic() + 15  # waits on conditions, each bounded: a lost wake fails, never hangs
+        while count(svc.engine, OutboxRow) != 1:
+            assert time.monotonic() < deadline, "the stored callback was never matched"
+            await asyncio.wait_for(processor.idle(), timeout=15)
             await asyncio.sleep(0.02)
         again = await svc.client.post(f"/c2b/{shop.token}/confirmation", json=c2b("TXLIVE0001", "600300"))
         assert again.status_code == 200
         await asyncio.sleep(0.05)
-        await processor.idle()
+        await asyncio.wait_for(processor.idle(), timeout=15)
         with Session(svc.engine) as session:
             payment = session.scalars(select(PaymentRow)).one()
             outbox = session.scalars(select(OutboxRow)).one()

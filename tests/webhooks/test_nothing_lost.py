@@ -165,8 +165,8 @@ async def test_two_server_processes_store_interleaved_duplicates_once(pg_url, tm
     servers = [_serve(pg_url, port, tmp_path / f"spool{port}") for port in ports]
     try:
         async with httpx.AsyncClient(timeout=30) as client:
-            for port in ports:
-                await _wait_healthy(client, port)
+            for port, server in zip(ports, servers, strict=True):
+                await _wait_healthy(client, port, server)
             receipts = [f"EEE{i:07d}" for i in range(150)]
             posts = [client.post(f"http://127.0.0.1:{ports[(i + copy) % 2]}/c2b/{shop.token}/confirmation",
                                  json=c2b(r, "600984"))
@@ -181,10 +181,13 @@ async def test_two_server_processes_store_interleaved_duplicates_once(pg_url, tm
         engine.dispose()
 
 
-async def _wait_healthy(client: httpx.AsyncClient, port: int) -> None:
-    for _ in range(100):
+async def _wait_healthy(client: httpx.AsyncClient, port: int, server: subprocess.Popen[bytes]) -> None:
+    """A deadline, not a count of tries: start-up (imports, migrations check) slows with the machine's load."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert server.poll() is None, f"server on {port} exited with {server.returncode}"
         try:
-            if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+            if (await client.get(f"http://127.0.0.1:{port}/healthz", timeout=2)).status_code == 200:
                 return
         except httpx.TransportError:
             pass

@@ -79,7 +79,7 @@ def delivery_status(svc: Service, delivery_id: int) -> str:
 
 async def post_update(svc: Service, bridge: TelegramBridge, update: dict[str, Any], secret: str = SECRET) -> int:
     response = await svc.client.post("/telegram", json=update, headers={SECRET_HEADER: secret})
-    await bridge.application.update_queue.join()
+    await asyncio.wait_for(bridge.application.update_queue.join(), timeout=15)  # a stuck update fails, not hangs
     return response.status_code
 
 

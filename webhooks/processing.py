@@ -4,8 +4,8 @@ The callback writer calls `wake(payment_ids)` from its thread after each commit;
 loop (call_soon_threadsafe) and queues the ids. One worker task takes what is queued and processes it in a
 thread, one transaction per small batch, and lets callbacks go first: while the callback writer is busy it
 waits (up to `max_defer`), because acknowledging Safaricom fast matters more than matching a moment sooner.
-A sweep (at start-up, then every `sweep_every` seconds) picks up payments whose matching never ran: a crash
-between commit and processing, a restart, another process that died.
+A sweep at start-up picks up payments whose matching never ran (a crash between commit and processing, a
+restart); after that the scheduler's `matching.sweep` job calls `sweep` every 30 s on the elected process.
 `process_payment`'s claim makes every payment processed exactly once, however many processes sweep.
 """
 
@@ -28,13 +28,12 @@ MATCH_BATCH = 16
 
 
 class PaymentProcessor:
-    def __init__(self, engine: Engine, sweep_every: float = 30.0, min_age: timedelta = timedelta(seconds=5),
+    def __init__(self, engine: Engine, min_age: timedelta = timedelta(seconds=5),
                  intake_busy: Callable[[], bool] = lambda: False, max_defer: float = 2.0) -> None:
         self.engine = engine
         self.intake_busy = intake_busy
         self.max_defer = max_defer
         self.on_processed: Callable[[], None] = lambda: None  # e.g. wake the outbox sender: alerts go out now
-        self.sweep_every = sweep_every
         self.min_age = min_age
         self.processed = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -44,7 +43,7 @@ class PaymentProcessor:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._tasks = [asyncio.create_task(self._work(), name="payment-processor"),
-                       asyncio.create_task(self._sweep_forever(), name="payment-sweep")]
+                       asyncio.create_task(self._sweep_at_start(), name="payment-sweep")]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -132,13 +131,11 @@ class PaymentProcessor:
             log.info("matching.swept", count=done)
         return done
 
-    async def _sweep_forever(self) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(self.sweep)
-            except Exception as exc:  # noqa: BLE001 - the database may be away; try again next time
-                log.warning("matching.sweep_failed", error=type(exc).__name__)
-            await asyncio.sleep(self.sweep_every)
+    async def _sweep_at_start(self) -> None:
+        try:
+            await asyncio.to_thread(self.sweep)
+        except Exception as exc:  # noqa: BLE001 - the database may be away; the scheduler's sweep retries
+            log.warning("matching.sweep_failed", error=type(exc).__name__)
 
     async def idle(self) -> None:
         """Wait until every woken payment has been processed (tests, shutdown)."""

@@ -30,8 +30,7 @@ from bot.bookkeeping.demo import Demo, ensure_demo_business, find_demo_business
 from bot.channels.web import WebChannel, store_reply
 from bot.jobs.outbox import OutboxSender
 from bot.storage.businesses import ShortcodeTaken
-from bot.storage.chat_tables import ChatLinkRow
-from bot.storage.chats import LinkedBusiness, chat_state, linked_businesses
+from bot.storage.chats import LinkedBusiness, chat_state, link_chat, linked_businesses
 from bot.storage.db import unit_of_work
 from bot.storage.web_chat import add_message, web_chats_exist
 from webhooks.logs import get_logger
@@ -112,13 +111,7 @@ class WebChat:
         chat_id = secrets.token_hex(CHAT_ID_BYTES)
         now = datetime.now(UTC)
         with unit_of_work(self.engine) as session:
-            session.add(ChatLinkRow(channel="web", chat_id=chat_id, business_id=self.demo.business_id, role="owner",
-                                    display_name="demo", linked_at=now))
-            state = chat_state(session, "web", chat_id, now)
-            state.business_id = self.demo.business_id
-            session.add(state)
-            session.flush()
-            name = linked_businesses(session, "web", chat_id)[0].name
+            name = link_chat(session, "web", chat_id, self.demo.business_id, "owner", "demo", now).name
             store_reply(session, chat_id, Reply(WELCOME.format(name=name)), now)
             for reply in handle_message(session, InboundMessage("web", chat_id, "", "/help"), now):
                 store_reply(session, chat_id, reply, now)

@@ -52,7 +52,13 @@ def redeem_link_code(session: Session, channel: str, chat_id: str, code: str, di
         row = session.exec(select(LinkCodeRow).where(LinkCodeRow.code_sha256 == digest)).first()
         reason = "unknown" if row is None else ("used" if row.used_at is not None else "expired")
         return LinkOutcome(False, reason)
-    business_id, role = int(taken[0]), str(taken[1])
+    return LinkOutcome(True, business=link_chat(session, channel, chat_id, int(taken[0]), str(taken[1]),
+                                                display_name, now))
+
+
+def link_chat(session: Session, channel: str, chat_id: str, business_id: int, role: str, display_name: str,
+              now: datetime) -> LinkedBusiness:
+    """Link a chat to a business in a role and make it the chat's current business."""
     link = session.exec(select(ChatLinkRow).where(ChatLinkRow.channel == channel, ChatLinkRow.chat_id == chat_id,
                                                   ChatLinkRow.business_id == business_id)).first()
     if link is None:
@@ -65,8 +71,7 @@ def redeem_link_code(session: Session, channel: str, chat_id: str, code: str, di
     state.business_id = business_id
     session.add(state)
     session.flush()
-    linked = [b for b in linked_businesses(session, channel, chat_id) if b.business_id == business_id]
-    return LinkOutcome(True, business=linked[0])
+    return next(b for b in linked_businesses(session, channel, chat_id) if b.business_id == business_id)
 
 
 def linked_businesses(session: Session, channel: str, chat_id: str) -> list[LinkedBusiness]:

@@ -17,6 +17,23 @@ def money_from_cents(value: Any) -> Decimal:
     return (Decimal(int(value)) / 100).quantize(CENT) if value else Decimal("0.00")
 
 
+def cents_of(value: Any) -> int:
+    """Exact integer cents of a Decimal or int; a float or a sub-cent amount is refused, never rounded.
+
+    A float has already lost exactness (0.1 + 0.2), and a sub-cent Decimal would silently lose money,
+    so both raise instead of storing a number nobody wrote.
+    """
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise TypeError(f"money must be Decimal or int cents' shillings, not {type(value).__name__}")
+    amount = Decimal(value)
+    if not amount.is_finite():
+        raise ValueError("money must be a finite amount")
+    cents = amount * 100
+    if cents != cents.to_integral_value():
+        raise ValueError(f"sub-cent amount refused: {amount}")
+    return int(cents)
+
+
 class Cents(TypeDecorator[Decimal]):
     """Decimal shillings stored as integer cents: exact sums in SQL, no float anywhere, same on both databases."""
 
@@ -26,8 +43,7 @@ class Cents(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Decimal | None, dialect: Any) -> int | None:
         if value is None:
             return None
-        cents = (Decimal(value) * 100).to_integral_exact()
-        return int(cents)
+        return cents_of(value)
 
     def process_result_value(self, value: int | None, dialect: Any) -> Decimal | None:
         if value is None:

@@ -1,11 +1,17 @@
 # Hesabu: one small image that runs `hesabu serve`. Build: docker build -t hesabu .
+# Installs exactly what uv.lock pins (versions and hashes); uv itself comes pinned with hashes too.
 FROM python:3.11-slim AS build
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_PROJECT_ENVIRONMENT=/opt/hesabu UV_PYTHON_DOWNLOADS=never UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY .ci/uv-requirements.txt .ci/
+RUN pip install --require-hashes --no-deps -r .ci/uv-requirements.txt
+COPY pyproject.toml uv.lock README.md ./
+# the dependencies first, in their own layer: a code change does not reinstall them
+RUN uv sync --locked --no-install-project --no-editable
 COPY bot ./bot
 COPY webhooks ./webhooks
-RUN python -m venv /opt/hesabu && /opt/hesabu/bin/pip install .
+RUN uv sync --locked --no-editable
 
 FROM python:3.11-slim
 ENV PATH=/opt/hesabu/bin:$PATH \

@@ -7,8 +7,10 @@ import secrets
 from functools import cached_property
 from typing import Annotated, Literal
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.storage.sealing import Keyring
 
 _PLACEHOLDERS = {"", "changeme", "change-me", "secret", "dev", "development", "hesabu"}
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -29,6 +31,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./hesabu.db"
     public_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr = SecretStr("")
+    # keys HESABU_SECRET_KEY had before: stored credentials sealed with them still open until `hesabu secrets rotate`
+    previous_secret_keys: Annotated[list[SecretStr], NoDecode] = []
     timezone: str = "Africa/Nairobi"
     telegram_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
@@ -45,6 +49,12 @@ class Settings(BaseSettings):
     web_chat: bool | None = None
     spool_dir: str = "./spool"
     max_callback_bytes: int = 64 * 1024
+    _secret_key_generated: bool = PrivateAttr(default=False)
+
+    @field_validator("previous_secret_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> list[str]:
+        return _cidrs(value)  # comma-separated, like the CIDR lists
 
     @field_validator("trusted_proxies", "callback_allow", mode="before")
     @classmethod
@@ -64,7 +74,17 @@ class Settings(BaseSettings):
         elif not self.secret_key.get_secret_value():
             # development: a fresh random key per process is safe (nothing signed must survive a restart)
             self.secret_key = SecretStr(secrets.token_hex(32))
+            self._secret_key_generated = True
         return self
+
+    @property
+    def secret_key_generated(self) -> bool:
+        """True when no HESABU_SECRET_KEY was given (development): anything sealed with it dies with the process."""
+        return self._secret_key_generated
+
+    def keyring(self) -> Keyring:
+        return Keyring(self.secret_key.get_secret_value(),
+                       tuple(k.get_secret_value() for k in self.previous_secret_keys))
 
     @property
     def web_chat_enabled(self) -> bool:

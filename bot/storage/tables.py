@@ -100,12 +100,13 @@ class PaymentRow(SQLModel, table=True):
     phone_sha256: str | None = Field(default=None, index=True)
     masked_prefix: str | None = None
     masked_suffix: str | None = None
-    status: str = "unmatched"  # unmatched | suggested | matched | ignored
+    status: str = "unmatched"  # unmatched | suggested | matched | ignored | reversed
     processed_at: datetime | None = _time(nullable=True)  # matching ran; NULL = the sweep picks it up
     customer_id: int | None = _fk("customer.id", nullable=True, index=False)  # whose payment, once settled
     credit: Decimal = _money()  # the part of the settlement kept as the customer's credit
     callback_id: int | None = _fk("callback.id", nullable=True, index=False)
     created_at: datetime = _time()
+    confirmed_at: datetime | None = _time(nullable=True)  # Safaricom itself confirmed it (Pull, Transaction Status)
 
 
 class StkAttemptRow(SQLModel, table=True):
@@ -305,3 +306,75 @@ class SummaryDispatchRow(SQLModel, table=True):
     day: date  # the business's local date
     queued: bool = True  # False: nothing to say that day (a digest with no invoices due)
     created_at: datetime = _time()
+
+
+class DarajaCredentialRow(SQLModel, table=True):
+    """A shortcode's Daraja app credentials, sealed (bot.storage.sealing), and what Hesabu last did with them.
+    `sealed` is AES-GCM ciphertext of the secrets as JSON, bound to this business and shortcode."""
+
+    __tablename__ = "daraja_credential"
+    id: int | None = _id()
+    business_id: int = _fk("business.id")
+    shortcode: str = Field(unique=True)
+    environment: str = "sandbox"  # sandbox | production
+    key_id: str  # which HESABU_SECRET_KEY sealed it (a fingerprint, not the key)
+    sealed: str = Field(sa_column=Column(Text, nullable=False))
+    registered_version: str | None = None  # v1 | v2, once register-urls succeeded
+    registered_at: datetime | None = _time(nullable=True)
+    pull_registered_at: datetime | None = _time(nullable=True)
+    last_pull_at: datetime | None = _time(nullable=True)
+    last_pull: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON counts of the last pull
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class StkPushRow(SQLModel, table=True):
+    """An STK push Hesabu asked Daraja for ("ask Mary to pay"): which invoice, who asked, what came of it.
+    Daraja has no idempotency, so the partial unique index is what refuses a second push for the same invoice
+    and phone while one is still open."""
+
+    __tablename__ = "stk_push"
+    __table_args__ = (
+        Index("uq_stk_push_open", "business_id", "invoice_id", "phone", unique=True,
+              postgresql_where=text("status IN ('queued', 'sending', 'pending')"),
+              sqlite_where=text("status IN ('queued', 'sending', 'pending')")),
+        Index("ix_stk_push_due", "status", "next_check_at"),
+    )
+    id: int | None = _id()
+    business_id: int = _fk("business.id", index=False)
+    invoice_id: int | None = _fk("invoice.id", nullable=True, index=False)
+    shortcode: str
+    phone: str  # canonical 2547XXXXXXXX: the push needs it; never logged
+    amount: Decimal = _money()
+    account_reference: str
+    asked_by: str  # channel:chat_id of the person who asked
+    status: str = "queued"  # queued | sending | pending | paid | failed | in_doubt | refused
+    checkout_request_id: str | None = Field(default=None, index=True)
+    merchant_request_id: str = ""
+    result_code: int | None = None
+    result_desc: str = ""
+    trans_id: str | None = None
+    error: str = ""
+    queries: int = 0
+    next_check_at: datetime = _time()
+    created_at: datetime = _time()
+    sent_at: datetime | None = _time(nullable=True)
+    resolved_at: datetime | None = _time(nullable=True)
+
+
+class DarajaRequestRow(SQLModel, table=True):
+    """An asynchronous Daraja request (Transaction Status) waiting for its result at /daraja/{token}/result."""
+
+    __tablename__ = "daraja_request"
+    id: int | None = _id()
+    business_id: int = _fk("business.id", index=False)
+    kind: str = "status"
+    receipt: str
+    conversation_id: str = Field(default="", index=True)
+    originator_conversation_id: str = Field(default="", index=True)
+    status: str = "pending"  # pending | done
+    result_code: str = ""
+    result: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON of what the result said
+    asked_by: str = ""
+    created_at: datetime = _time()
+    resolved_at: datetime | None = _time(nullable=True)

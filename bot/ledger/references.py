@@ -11,9 +11,16 @@ import re
 import unicodedata
 
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]")
-_O_IN_DIGITS = re.compile(r"(?<=\d)O|O(?=\d)")
 _NAME_TOKEN = re.compile(r"[a-z]+")
 _DIGIT_RUN = re.compile(r"\d+")
+_O_RUN = re.compile(r"O+")
+
+# Bounds on what a stranger's text can cost before a key reaches SQL. A Daraja account reference is at most
+# 20 characters and a payer's name a few words, so real input is far inside them: a 4,000-character reference
+# or a 70-word name is cut here, not turned into tens of thousands of lookups or a 70-way self-join.
+MAX_KEY_TEXT = 100  # characters of a reference or name that are read
+MAX_SLIP_KEY = 24  # longer keys get no one-slip variants (about 12 lookups per character)
+MAX_NAME_TOKENS = 8  # words of a name that are looked up (and indexed)
 
 # Words payers type when the paybill insists on an account field; they identify nothing.
 FILLER_WORDS = frozenset(
@@ -30,11 +37,14 @@ def reference_key(text: str) -> str:
     """`#inv-0042 ` -> `INV0042`: upper case, only letters and digits, letter O read as 0 next to digits.
 
     Index: `invoice.reference_key` (unique per business) and `customer.account_key`."""
-    upper = _NOT_ALNUM.sub("", _fold(text).upper())
-    previous = None
-    while previous != upper:  # `1OO2` needs two passes: each O turns into 0 once a neighbour is a digit
-        previous, upper = upper, _O_IN_DIGITS.sub("0", upper)
-    return upper
+    upper = _NOT_ALNUM.sub("", _fold(text[:MAX_KEY_TEXT]).upper())
+    # a run of O's touching a digit is all zeros (`1OO2` -> `1002`): one linear pass over the runs
+    return _O_RUN.sub(lambda m: "0" * len(m.group()) if _touches_digit(upper, m.start(), m.end())
+                      else m.group(), upper)
+
+
+def _touches_digit(text: str, start: int, end: int) -> bool:
+    return (start > 0 and text[start - 1].isdigit()) or (end < len(text) and text[end].isdigit())
 
 
 def digits_key(text: str) -> str:
@@ -53,7 +63,13 @@ def name_tokens(text: str) -> tuple[str, ...]:
     """`MARY  wanjiku-Kamau` -> (`kamau`, `mary`, `wanjiku`): lower-case letter runs of 2+, sorted, unique.
 
     Index: one `customer_name_token(token, customer_id)` row per token."""
-    return tuple(sorted({t for t in _NAME_TOKEN.findall(_fold(text).lower()) if len(t) >= 2}))
+    seen: dict[str, None] = {}
+    for token in _NAME_TOKEN.findall(_fold(text[: MAX_KEY_TEXT * 2]).lower()):
+        if len(token) >= 2:
+            seen.setdefault(token)
+            if len(seen) == MAX_NAME_TOKENS:
+                break
+    return tuple(sorted(seen))
 
 
 def name_key(text: str) -> str:
@@ -72,7 +88,9 @@ def is_filler(text: str) -> bool:
 def one_slip_variants(key: str) -> set[str]:
     """Keys one typing slip away (a dropped, doubled, swapped or wrong character), for a second lookup.
 
-    Bounded (about 12 per character), so each variant is an ordinary indexed lookup."""
+    Bounded (about 12 per character, none past MAX_SLIP_KEY), so each variant is an ordinary indexed lookup."""
+    if len(key) > MAX_SLIP_KEY:
+        return set()
     alphabet = "0123456789"
     out: set[str] = set()
     for i in range(len(key)):

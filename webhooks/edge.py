@@ -4,6 +4,8 @@ and a body read with a hard size limit."""
 from __future__ import annotations
 
 import ipaddress
+import json
+from typing import Any
 
 from fastapi import HTTPException, Request
 
@@ -57,3 +59,36 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
             raise HTTPException(status_code=413, detail="body too large")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+MAX_JSON_DEPTH = 32  # Telegram updates and the chat page's posts nest 5 deep at most
+
+
+def load_json(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """`json.loads` that refuses nesting deeper than `max_depth` with ValueError before parsing: the C parser
+    recurses per level, so `[[[[…` fifty thousand deep raises RecursionError (a 500) instead of a clear 400."""
+    if body.count(b"[") + body.count(b"{") > max_depth and _depth(body) > max_depth:
+        raise ValueError(f"JSON nested deeper than {max_depth}")
+    return json.loads(body)
+
+
+def _depth(body: bytes) -> int:
+    """The deepest nesting of arrays and objects, strings skipped: one linear pass."""
+    deepest = depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest

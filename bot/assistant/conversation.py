@@ -40,7 +40,7 @@ from bot.assistant.messages import Choice, Document, InboundMessage, Reply
 from bot.assistant.summaries import GO_THROUGH, SCHEDULE_KEYS, scheduled_time, set_scheduled_time, summary_reply
 from bot.bookkeeping import actions, exports
 from bot.bookkeeping.invoices import create_customer, create_invoice, find_customers
-from bot.ledger.chat_input import InputError, read_amount, read_date
+from bot.ledger.chat_input import InputError, plain_number, read_amount, read_date
 from bot.ledger.money import format_kes
 from bot.ledger.summaries import Period, period_bounds
 from bot.storage.chat_tables import ChatStateRow
@@ -296,8 +296,9 @@ def _said(result: actions.ActionResult) -> str:
 
 def _on_choice(turn: Turn, data: str) -> list[Reply]:
     """A tapped button (or a number answered on WhatsApp)."""
-    if data.startswith("b:") and data[2:].isdigit():
-        return _choose_business(turn, ChooseBusiness(int(data[2:])))
+    business_number = plain_number(data[2:]) if data.startswith("b:") else None
+    if business_number is not None:
+        return _choose_business(turn, ChooseBusiness(business_number))
     if not turn.links or turn.business is None:
         return [UNLINKED]
     if data.startswith("i:"):
@@ -342,9 +343,10 @@ def _pick_customer(turn: Turn, choice: str) -> list[Reply]:
         return [Reply("That question has expired. Send /invoice again.")]
     if choice == NEW_CUSTOMER:
         return _advance_invoice(turn, {**draft, "new_customer": True})
-    if not choice.isdigit() or not _customer_exists(turn, int(choice)):
+    customer_id = plain_number(choice)
+    if customer_id is None or not _customer_exists(turn, customer_id):
         return [Reply("That customer was not found. Send /invoice again.")]
-    return _advance_invoice(turn, {**draft, "customer_id": int(choice)})
+    return _advance_invoice(turn, {**draft, "customer_id": customer_id})
 
 
 def _customer_exists(turn: Turn, customer_id: int) -> bool:
@@ -446,8 +448,9 @@ def _numbered_choice(msg: InboundMessage, state: ChatStateRow) -> InboundMessage
     """On WhatsApp choices are numbered lines; "2" answers the second choice last offered to this chat."""
     offered = pending_of(state).get("offered") or []
     text = msg.text.strip()
-    if msg.choice is None and text.isdigit() and 1 <= int(text) <= len(offered):
-        return replace(msg, choice=str(offered[int(text) - 1]))
+    number = plain_number(text) if msg.choice is None else None
+    if number is not None and 1 <= number <= len(offered):
+        return replace(msg, choice=str(offered[number - 1]))
     return msg
 
 

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from bot.ledger.chat_input import MONTHS, InputError, read_amount
+from bot.ledger.chat_input import MONTHS, InputError, plain_number, read_amount
 from bot.ledger.phones import normalise_phone
 
 InvoiceFilter = Literal["open", "overdue", "all"]
@@ -188,10 +188,12 @@ HELP_TEXT: Mapping[Role, tuple[str, ...]] = {
     ),
 }
 
+# dates a book can hold: M-Pesa began in 2007; the ends of the calendar (0001, 9999) overflow date arithmetic
+FIRST_YEAR, LAST_YEAR = 2000, 2199
 _COMMAND_WORD = re.compile(r"^/?([A-Za-z]+)(?:@\w+)?$")
 _TRANS_ID = re.compile(r"^[A-Z0-9]{8,12}$")
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_YEAR_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_YEAR_MONTH = re.compile(r"^([0-9]{4})-([0-9]{1,2})$")
 _PHONEISH = re.compile(r"^\+?[\d()\-]+$")
 _NUMBER_SHAPED = re.compile(r"^(?:kshs?|kes|shs?|sh)?\.?\s*-?([\d][\d,.]*)[km]?(?:/=|/-)?$")
 _FILTERS: Mapping[str, InvoiceFilter] = {"open": "open", "overdue": "overdue", "all": "all"}
@@ -258,9 +260,12 @@ def _summary(args: list[str]) -> Command | GrammarError:
         return Summary(_PERIODS[word])
     if len(args) == 1 and _ISO_DAY.match(word):
         try:
-            return Summary("day", date.fromisoformat(word))
+            day = date.fromisoformat(word)
         except ValueError:
             return _error("summary", f"there is no date {word}", "summary")
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:  # the chart reaches back 14 days, the period a day ahead
+            return _error("summary", f"there is no date {word} in the books", "summary")
+        return Summary("day", day)
     return _error("summary", "choose today, yesterday, week, month or a date like 2026-12-01", "summary")
 
 
@@ -293,7 +298,7 @@ def _export_month(args: list[str]) -> Command | GrammarError:
     if len(args) == 1 and word in MONTHS:
         return Export(month=MONTHS[word])
     year_month = _YEAR_MONTH.match(word) if len(args) == 1 else None
-    if year_month and 1 <= int(year_month.group(2)) <= 12:
+    if year_month and 1 <= int(year_month.group(2)) <= 12 and FIRST_YEAR <= int(year_month.group(1)) <= LAST_YEAR:
         return Export(month=int(year_month.group(2)), year=int(year_month.group(1)))
     return _error("export", "give a month like nov, november, 2026-11 or last", "export")
 
@@ -307,8 +312,9 @@ def _settings(args: list[str]) -> Command | GrammarError:
 def _business(args: list[str]) -> Command | GrammarError:
     if not args:
         return ChooseBusiness()
-    if len(args) == 1 and args[0].isdigit() and int(args[0]) >= 1:
-        return ChooseBusiness(int(args[0]))
+    number = plain_number(args[0]) if len(args) == 1 else None
+    if number is not None and number >= 1:
+        return ChooseBusiness(number)
     return _error("business", "give the number of the business from the list", "business")
 
 

@@ -13,6 +13,7 @@ Read them back with `read_choice`.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,7 +22,7 @@ from typing import Literal
 
 from bot.assistant.grammar import GrammarError
 from bot.assistant.messages import Choice, Reply
-from bot.ledger.chat_input import MONTH_ABBR, WEEKDAY_ABBR, InputError
+from bot.ledger.chat_input import MONTH_ABBR, WEEKDAY_ABBR, InputError, plain_number
 from bot.ledger.money import ZERO, format_kes
 from bot.ledger.phones import mask_phone, normalise_phone
 
@@ -63,7 +64,7 @@ class ChoiceData:
 
 def short_name(name: str | None) -> str:
     """`JOHN DOE KAMAU` -> `JOHN D.`, `Mary Wanjiku` -> `Mary W.`, `Mary` -> `Mary`; digits never pass."""
-    words = [w for w in (name or "").split() if not any(ch.isdigit() for ch in w)]
+    words = [w for w in visible(name or "").split() if not any(ch.isdigit() for ch in w)]
     if not words:
         return ""
     return words[0] if len(words) == 1 else f"{words[0]} {words[1][0].upper()}."
@@ -84,14 +85,22 @@ def day_text(day: date, today: date | None = None) -> str:
     return text if today is None or today.year == day.year else f"{text} {day.year}"
 
 
+def visible(text: str) -> str:
+    """Without the invisible format characters (bidi overrides and isolates, zero-width spaces and joiners,
+    byte-order marks: Unicode category Cf) a payer can hide in a name or reference to make an alert say
+    something else than what is stored (`INV\u202e2400` shown as `INV0042`)."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
 def safe_text(text: str) -> str:
-    """Mask anything that looks like a phone number in text that came from outside (a payer's reference)."""
+    """Text that came from outside (a payer's reference) as it may be shown: invisible characters removed,
+    anything that looks like a phone number masked."""
 
     def mask(found: re.Match[str]) -> str:
         canonical = normalise_phone(found.group(0))
         return mask_phone(canonical) if canonical else found.group(0)
 
-    return _LONG_DIGITS.sub(mask, text)
+    return _LONG_DIGITS.sub(mask, visible(text))
 
 
 # --- payments --------------------------------------------------------------------------------------
@@ -188,12 +197,13 @@ def flagged_callback(endpoint: str, received_at: datetime, reason: str) -> Reply
 def read_choice(data: str) -> ChoiceData | None:
     """The button data made above, read back; None for anything else (an old or forged button)."""
     parts = data.split(":")
-    if not all(part.isdigit() for part in parts[1:]) or len(parts) < 2:
+    numbers = [plain_number(part) for part in parts[1:]]
+    if len(parts) < 2 or any(n is None for n in numbers):
         return None
     if parts[0] == "c" and len(parts) == 3:
-        return ChoiceData("c", int(parts[1]), int(parts[2]))
+        return ChoiceData("c", numbers[0] or 0, numbers[1] or 0)
     if parts[0] in ("o", "x") and len(parts) == 2:
-        return ChoiceData("o" if parts[0] == "o" else "x", int(parts[1]))
+        return ChoiceData("o" if parts[0] == "o" else "x", numbers[0] or 0)
     return None
 
 

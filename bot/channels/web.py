@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from bot.assistant.messages import Reply
 from bot.channels.base import SentRef
+from bot.ledger.chat_input import plain_number
 from bot.storage.db import unit_of_work
 from bot.storage.web_chat import add_message, edit_message
 
@@ -39,8 +40,8 @@ def store_reply(session: Session, chat_id: str, reply: Reply, now: datetime) -> 
     """One reply as a message of `chat_id`; returns the message id as the SentRef."""
     choices = [(c.label, c.data) for c in reply.choices]
     has_file = reply.picture is not None or reply.document is not None
-    if reply.edit_ref is not None and reply.edit_ref.isdigit() and not has_file and \
-            edit_message(session, chat_id, int(reply.edit_ref), reply.text, choices, now):
+    edit_id = plain_number(reply.edit_ref) if reply.edit_ref is not None else None
+    if edit_id is not None and not has_file and edit_message(session, chat_id, edit_id, reply.text, choices, now):
         return reply.edit_ref
     document = None
     if reply.document is not None:

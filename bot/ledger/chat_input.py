@@ -33,6 +33,21 @@ class InputError:
     example: str
 
 
+# --- whole numbers ---------------------------------------------------------------------------------
+
+_PLAIN_NUMBER = re.compile(r"[0-9]{1,19}")  # ASCII only
+MAX_ID = 2**63 - 1  # the largest value of a BIGINT column
+
+
+def plain_number(text: str) -> int | None:
+    """`12` -> 12. Only ASCII digits, and inside a 64-bit integer column: `²`, `①` and `٣` pass str.isdigit()
+    but are not numbers anyone typed, and a 30-digit id would overflow the column it is looked up in."""
+    if not _PLAIN_NUMBER.fullmatch(text):
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
+
+
 # --- amounts -------------------------------------------------------------------------------------
 
 _CURRENCY = r"(?:kshs?|kes|shs?|sh)\.?"

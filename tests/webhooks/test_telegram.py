@@ -192,3 +192,14 @@ def test_set_webhook_points_telegram_at_the_public_url(monkeypatch, tmp_path,
     assert call.params["secret_token"] == SECRET
     assert call.json("allowed_updates") == ["message", "callback_query"]
     assert fake.token not in result.output
+
+
+async def test_an_update_nested_fifty_thousand_deep_is_answered_not_a_500(db_url, tmp_path,
+                                                                          fake: FakeTelegramApi) -> None:
+    async with running_service(db_url, tmp_path, **telegram_settings(fake)) as svc:
+        await ready(svc)
+        deep = b'{"update_id": 5, "message": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+        response = await svc.client.post("/telegram", content=deep, headers={SECRET_HEADER: SECRET,
+                                                                             "Content-Type": "application/json"})
+        assert response.status_code == 200  # logged and dropped: Telegram must not retry it forever
+        assert fake.calls_to("sendMessage") == []

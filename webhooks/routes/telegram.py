@@ -8,12 +8,11 @@ cannot read is logged and answered 200, so Telegram does not retry it forever.
 from __future__ import annotations
 
 import hmac
-import json
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from telegram import Update
 
-from webhooks.edge import read_limited_body
+from webhooks.edge import load_json, read_limited_body
 from webhooks.logs import get_logger
 from webhooks.telegram import TelegramBridge, webhook_secret
 
@@ -41,7 +40,7 @@ async def telegram_webhook(request: Request) -> Response:
         raise HTTPException(status_code=503, detail="starting")  # Telegram retries
     body = await read_limited_body(request, MAX_UPDATE_BYTES)
     try:
-        update = Update.de_json(json.loads(body), bridge.application.bot)
+        update = Update.de_json(load_json(body), bridge.application.bot)
     except (ValueError, TypeError, KeyError) as exc:
         log.warning("telegram.bad_update", error=type(exc).__name__, size=len(body))
         return Response(status_code=200)

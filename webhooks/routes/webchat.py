@@ -9,24 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import Path as FastPath
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from bot.storage.businesses import shortcodes_of
 from bot.storage.db import unit_of_work
 from bot.storage.tables import BusinessRow
 from bot.storage.web_chat import invoices_to_pay, message_file, messages_since
-from webhooks.edge import read_limited_body
+from webhooks.edge import load_json, read_limited_body
 from webhooks.logs import get_logger
 from webhooks.simulator import SimulatedPayment, morning_burst, post_payment
 from webhooks.webchat import COOKIE, WebChat
@@ -38,6 +38,9 @@ STATIC_FILES = {"chat.css": "text/css", "chat.js": "text/javascript"}
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 MAX_POST_BYTES = 16 * 1024
+MAX_TEXT_CHARS = 2000
+MAX_ID = 2**63 - 1  # the largest id a BIGINT column holds
+Body = TypeVar("Body", bound=BaseModel)
 
 
 def web_chat(request: Request) -> WebChat:
@@ -80,7 +83,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
         raise HTTPException(status_code=415, detail="send JSON")
     body = await read_limited_body(request, MAX_POST_BYTES)
     try:
-        data = json.loads(body or b"{}")
+        data = load_json(body or b"{}")
     except ValueError as exc:
         raise HTTPException(status_code=400, detail="not JSON") from exc
     if not isinstance(data, dict):
@@ -129,10 +132,26 @@ async def login(request: Request, web: WebDep) -> Response:
 
 # --- the JSON API ---------------------------------------------------------------------------------------
 class SendBody(BaseModel):
-    text: str = Field(default="", max_length=2000)
+    text: str = Field(default="", max_length=MAX_TEXT_CHARS)
     choice: str | None = Field(default=None, max_length=64)
-    message_ref: str | None = Field(default=None, max_length=20)
+    message_ref: str | None = Field(default=None, max_length=19, pattern=r"^[0-9]+$")
     id: str | None = Field(default=None, max_length=64)  # the page's id for this post: a retry is answered once
+
+    @field_validator("text", "choice", "id")
+    @classmethod
+    def _encodable(cls, value: str | None) -> str | None:
+        """A lone surrogate (`"\\ud800"` is valid JSON) cannot be stored or sent: refuse it here."""
+        if value is not None:
+            value.encode("utf-8")  # UnicodeEncodeError is a ValueError: pydantic reports it as invalid
+        return value
+
+
+def _validated(model: type[Body], data: dict[str, Any]) -> Body:
+    """The body as `model`, or 422 with what was wrong: a bad post is the caller's mistake, never a 500."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise HTTPException(status_code=422, detail=[e["msg"] for e in exc.errors()][:5]) from exc
 
 
 @router.get("/chat/api/session")
@@ -175,7 +194,7 @@ async def messages(web: WebDep, chat: ChatDep, since: str | None = None) -> dict
 
 @router.post("/chat/api/send")
 async def send(request: Request, web: WebDep, chat: ChatDep) -> dict[str, bool]:
-    body = SendBody.model_validate(await _json_body(request))
+    body = _validated(SendBody, await _json_body(request))
     if not body.text.strip() and not body.choice:
         raise HTTPException(status_code=400, detail="say something")
     await asyncio.to_thread(web.handle, chat, body.text.strip() if not body.choice else "", body.choice,
@@ -184,7 +203,8 @@ async def send(request: Request, web: WebDep, chat: ChatDep) -> dict[str, bool]:
 
 
 @router.get("/chat/api/files/{message_id}/{kind}")
-async def message_files(message_id: int, kind: str, web: WebDep, chat: ChatDep) -> Response:
+async def message_files(message_id: Annotated[int, FastPath(ge=1, le=MAX_ID)], kind: str, web: WebDep,
+                        chat: ChatDep) -> Response:
     def read() -> Any:
         with unit_of_work(web.engine) as session:
             return message_file(session, chat, message_id, kind)
@@ -247,7 +267,7 @@ def _simulator(web: WebChat) -> WebChat:
 @router.post("/chat/api/simulate")
 async def simulate(request: Request, web: WebDep, chat: ChatDep) -> JSONResponse:
     _simulator(web)
-    body = PaymentBody.model_validate(await _json_body(request))
+    body = _validated(PaymentBody, await _json_body(request))
     try:
         amount = Decimal(body.amount.replace(",", "").strip())
     except InvalidOperation:

@@ -1,3 +1,3 @@
-from webhooks.cli import main
+from webhooks.launch import main
 
 main()

@@ -31,6 +31,7 @@ from bot.storage.db import make_single_use_engine, unit_of_work
 from bot.storage.migrate import upgrade
 from bot.storage.tables import BusinessRow
 from webhooks import cli_daraja
+from webhooks.chat_cli import chat_app
 from webhooks.daraja import build_record
 from webhooks.settings import Settings
 
@@ -49,6 +50,7 @@ app.add_typer(customers_app, name="customers")
 telegram_app = typer.Typer(help="The Telegram bot.", no_args_is_help=True)
 app.add_typer(telegram_app, name="telegram")
 cli_daraja.register(app)
+app.add_typer(chat_app, name="chat")
 
 
 def _settings() -> Settings:

@@ -53,8 +53,15 @@ def process_payment(session: Session, payment_id: int, now: datetime) -> Process
     record_settlement(session, payment, decision.settlement, status)
     record_decision(session, payment, StoredDecision(decision.kind.value, decision.confidence, decision.reasons,
                                                      decision.settlement, decision.suggestions), now)
-    queue_message(session, payment.business_id, ALERT, f"{ALERT}:{payment.id}", alert_payload(payment, decision), now)
+    queue_message(session, payment.business_id, ALERT, _alert_key(payment), alert_payload(payment, decision), now)
     return Processed(payment.id or 0, payment.business_id, payment.trans_id, decision, status)
+
+
+def _alert_key(payment: PaymentRow) -> str:
+    """One alert per matching run: a payment matched again because a later source brought its reference
+    (bot.storage.sightings) has more sources than when it was first matched, so it gets its own alert."""
+    sources = payment.sources or payment.source
+    return f"{ALERT}:{payment.id}" if "," not in sources else f"{ALERT}:{payment.id}:{sources}"
 
 
 def alert_payload(payment: PaymentRow, decision: Decision) -> dict[str, object]:

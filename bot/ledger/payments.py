@@ -13,8 +13,10 @@ from bot.ledger.phones import PayerPhone
 class PaymentSource(StrEnum):
     C2B = "c2b"
     STK = "stk"
+    PULL = "pull"
     SMS = "sms"
     STATEMENT = "statement"
+    MANUAL = "manual"
 
 
 class PaymentStatus(StrEnum):

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Insert, Table, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.ledger.payments import IncomingPayment
+from bot.storage.sightings import Sighting, record_sightings
 from bot.storage.tables import CallbackRow, OutboxRow, PaymentRow, StkAttemptRow
 
 CALLBACK: Table = CallbackRow.__table__  # type: ignore[attr-defined]
@@ -30,6 +31,7 @@ class Outcome(StrEnum):
     FOREIGN_SHORTCODE = "foreign_shortcode"  # paid to a shortcode the token's business does not own; flagged
     STK_FAILED = "stk_failed"  # an STK attempt that did not pay (1032, 1037, 2001...)
     VALIDATED = "validated"  # a C2B validation request: journaled, never a payment
+    NOT_A_PAYMENT = "not_payment"  # a readable message about money going out (an SMS): journaled only
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +56,15 @@ class CallbackRecord:
     stk: StkResult | None = None
     problem: str | None = None
     foreign_shortcode: bool = False
+    not_payment: bool = False  # read, and not money in (an SMS about money sent): journaled, never a payment
 
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
     outcome: Outcome
     callback_id: int
-    payment_id: int | None = None  # set only when this callback created the payment
+    payment_id: int | None = None  # set when this callback created the payment, or made it to be matched again
+    merged: str = ""  # what this report did to the payment: created | confirmed | filled | conflict | repeat
 
 
 def record_callbacks(conn: Connection, records: list[CallbackRecord], now: datetime) -> list[Recorded]:
@@ -83,6 +87,7 @@ def record_callbacks(conn: Connection, records: list[CallbackRecord], now: datet
             wanted.setdefault((r.business_id, r.payment.trans_id), (r, cid))  # the first copy may create it
     created = _insert_payments(conn, list(wanted.values()), now) if wanted else {}
     results = [_recorded(o, cid, created) for o, cid in zip(outcomes, callback_ids, strict=True)]
+    results = _merge_sources(conn, records, results, now)
     duplicates = [r.callback_id for r in results if r.outcome is Outcome.DUPLICATE]
     if duplicates:
         conn.execute(update(CALLBACK).where(CALLBACK.c.id.in_(duplicates)).values(outcome=Outcome.DUPLICATE.value))
@@ -90,6 +95,23 @@ def record_callbacks(conn: Connection, records: list[CallbackRecord], now: datet
     if flagged:
         conn.execute(OUTBOX.insert(), [_flag_message(rec, res, now) for rec, res in flagged])
     return results
+
+
+def _merge_sources(conn: Connection, records: list[CallbackRecord], results: list[Recorded],
+                   now: datetime) -> list[Recorded]:
+    """Every payment report becomes a sighting: the creating one, and any later source merged by the rules
+    (bot.ledger.merging). Only reports of receipts already stored pay for the comparison."""
+    wanted = [(i, Sighting(r.business_id, r.payment, res.callback_id, res.payment_id))
+              for i, (r, res) in enumerate(zip(records, results, strict=True))
+              if r.payment is not None and res.outcome in (Outcome.STORED, Outcome.DUPLICATE)]
+    if not wanted:
+        return results
+    merged = record_sightings(conn, [s for _, s in wanted], now)
+    out = list(results)
+    for (i, _), m in zip(wanted, merged, strict=True):
+        wake = results[i].payment_id if results[i].payment_id is not None else (m.payment_id if m.rematch else None)
+        out[i] = Recorded(results[i].outcome, results[i].callback_id, wake, m.outcome)
+    return out
 
 
 FLAGGED = (Outcome.INVALID, Outcome.FOREIGN_SHORTCODE)
@@ -171,6 +193,8 @@ def _first_outcome(record: CallbackRecord) -> Outcome:
         return Outcome.FOREIGN_SHORTCODE
     if record.source == "c2b_validation":
         return Outcome.VALIDATED
+    if record.not_payment:
+        return Outcome.NOT_A_PAYMENT
     if record.payment is None:
         return Outcome.STK_FAILED
     return Outcome.STORED
@@ -193,7 +217,8 @@ def _payment_insert(dialect_name: str) -> Insert:
 def _payment_values(business_id: int, p: IncomingPayment | None, callback_id: int, now: datetime) -> dict[str, object]:
     assert p is not None
     return {
-        "business_id": business_id, "trans_id": p.trans_id, "source": p.source.value, "shortcode": p.shortcode,
+        "business_id": business_id, "trans_id": p.trans_id, "source": p.source.value, "sources": p.source.value,
+        "shortcode": p.shortcode,
         "amount": p.amount, "paid_at": p.paid_at, "reference": p.reference, "invoice_number": p.invoice_number,
         "payer_name": p.payer_name, "msisdn_kind": p.phone.kind.value, "phone_sha256": p.phone.sha256,
         "masked_prefix": p.phone.masked_prefix, "masked_suffix": p.phone.masked_suffix, "status": "unmatched",

@@ -89,7 +89,8 @@ class PaymentRow(SQLModel, table=True):
     id: int | None = _id()
     business_id: int = _fk("business.id", index=False)
     trans_id: str
-    source: str  # c2b | stk | sms | statement
+    source: str  # c2b | stk | pull | sms | statement | manual: the first that saw it
+    sources: str = ""  # every source that saw it, comma-separated in order of arrival (see payment_sighting)
     shortcode: str = ""
     amount: Decimal = _money()
     paid_at: datetime = _time()
@@ -107,6 +108,31 @@ class PaymentRow(SQLModel, table=True):
     callback_id: int | None = _fk("callback.id", nullable=True, index=False)
     created_at: datetime = _time()
     confirmed_at: datetime | None = _time(nullable=True)  # Safaricom itself confirmed it (Pull, Transaction Status)
+
+
+class PaymentSightingRow(SQLModel, table=True):
+    """What one source said about one receipt. The payment is made once (by the first); each later source adds a
+    row here saying whether it confirmed, filled or disagreed. The same source saying the same thing again adds
+    nothing (the unique key), the same source with another amount adds a conflict."""
+
+    __tablename__ = "payment_sighting"
+    __table_args__ = (
+        UniqueConstraint("business_id", "trans_id", "source", "amount", "shortcode", name="uq_payment_sighting"),
+        Index("ix_payment_sighting_seen", "business_id", "seen_at"),
+    )
+    id: int | None = _id()
+    business_id: int = _fk("business.id", index=False)
+    payment_id: int = _fk("payment.id")
+    trans_id: str
+    source: str  # c2b | stk | pull | sms | statement | manual
+    amount: Decimal = _money()
+    shortcode: str = ""
+    reference: str = ""
+    paid_at: datetime = _time()
+    outcome: str  # created | confirmed | filled | conflict
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    callback_id: int | None = _fk("callback.id", nullable=True, index=False)
+    seen_at: datetime = _time()
 
 
 class StkAttemptRow(SQLModel, table=True):

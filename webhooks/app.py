@@ -16,7 +16,7 @@ from webhooks.intake import CallbackWriter
 from webhooks.logs import configure_logging, get_logger
 from webhooks.metrics import Metrics
 from webhooks.processing import PaymentProcessor
-from webhooks.routes import daraja, media, ops, telegram, whatsapp
+from webhooks.routes import daraja, media, ops, sms, telegram, whatsapp
 from webhooks.routes.webchat import router as webchat_router
 from webhooks.runtime import Runtime
 from webhooks.settings import Settings
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(telegram.router)
     app.include_router(whatsapp.router)
     app.include_router(media.router)
+    app.include_router(sms.router)
     app.include_router(webchat_router)
     return app
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from bot.mpesa.callbacks import C2BNotice, CallbackProblem, StkFailed, StkPaid, parse_c2b, parse_stk
 from bot.storage.businesses import CallbackTarget
 from bot.storage.intake import CallbackRecord, StkResult
+from webhooks.sms import SMS_SOURCE, build_sms_record
 
 C2B_SOURCES = ("c2b_validation", "c2b_confirmation")
 
@@ -18,6 +19,8 @@ def build_record(source: str, target: CallbackTarget, body: bytes, remote_addr: 
         return CallbackRecord(source=source, business_id=target.business_id, body=body, remote_addr=remote_addr,
                               received_at=received_at, **parsed)  # type: ignore[arg-type]
 
+    if source == SMS_SOURCE:
+        return build_sms_record(target, body, remote_addr, received_at)
     try:
         parsed = parse_c2b(body) if source in C2B_SOURCES else parse_stk(body)
     except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the body: it is journaled as invalid

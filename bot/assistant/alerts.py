@@ -31,7 +31,7 @@ PAYMENT_ALERT = "payment.alert"
 CALLBACK_FLAGGED = "callback.flagged"
 # the journal's `source` (bot.storage.intake) in the owner's words
 _ENDPOINTS = {"c2b_confirmation": "payment confirmation", "c2b_validation": "payment validation",
-              "stk": "M-Pesa Express"}
+              "stk": "M-Pesa Express", "sms": "SMS forwarding"}
 
 
 @dataclass(frozen=True, slots=True)

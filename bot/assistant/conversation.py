@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot.assistant import sources as _sources  # noqa: F401 - registers the payment.conflict renderer
 from bot.assistant import wording
 from bot.assistant.grammar import (
     HELP_TEXT,

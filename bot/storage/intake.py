@@ -32,6 +32,7 @@ class Outcome(StrEnum):
     STK_FAILED = "stk_failed"  # an STK attempt that did not pay (1032, 1037, 2001...)
     VALIDATED = "validated"  # a C2B validation request: journaled, never a payment
     NOT_A_PAYMENT = "not_payment"  # a readable message about money going out (an SMS): journaled only
+    REVERSAL = "reversal"  # a source says a receipt was reversed: journaled unhandled, applied by bookkeeping
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class CallbackRecord:
     problem: str | None = None
     foreign_shortcode: bool = False
     not_payment: bool = False  # read, and not money in (an SMS about money sent): journaled, never a payment
+    reversal_of: str | None = None  # an SMS saying this receipt was reversed: journaled, handled by bookkeeping
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +142,8 @@ def _journal(conn: Connection, records: list[CallbackRecord], outcomes: list[Out
     """Insert the journal rows in one statement; return their ids in the order of `records`."""
     rows = [{
         "business_id": r.business_id, "source": r.source, "external_id": r.external_id, "body": r.body,
-        "remote_addr": r.remote_addr, "received_at": r.received_at, "handled_at": now, "outcome": o.value,
+        "remote_addr": r.remote_addr, "received_at": r.received_at,
+        "handled_at": None if o is Outcome.REVERSAL else now, "outcome": o.value,
         "detail": r.problem or "", "flagged": o in (Outcome.INVALID, Outcome.FOREIGN_SHORTCODE),
     } for r, o in zip(records, outcomes, strict=True)]
     if conn.dialect.name == "sqlite":
@@ -195,6 +198,8 @@ def _first_outcome(record: CallbackRecord) -> Outcome:
         return Outcome.VALIDATED
     if record.not_payment:
         return Outcome.NOT_A_PAYMENT
+    if record.reversal_of is not None:
+        return Outcome.REVERSAL
     if record.payment is None:
         return Outcome.STK_FAILED
     return Outcome.STORED

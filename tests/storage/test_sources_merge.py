@@ -159,7 +159,8 @@ def test_concurrent_arrival_from_three_sources(engine):
         barrier = threading.Barrier(3)
         errors: list[BaseException] = []
 
-        def arrive(source: str, trans_id: str = trans_id, barrier: threading.Barrier = barrier) -> None:
+        def arrive(source: str, trans_id: str = trans_id, barrier: threading.Barrier = barrier,
+                   errors: list[BaseException] = errors) -> None:
             try:
                 barrier.wait(timeout=10)
                 record(engine, shop, [report(source, trans_id=trans_id)])

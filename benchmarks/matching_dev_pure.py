@@ -31,10 +31,14 @@ from bot.ledger.payments import IncomingPayment, PaymentSource  # noqa: E402
 from bot.ledger.phones import normalise_phone, read_msisdn  # noqa: E402
 from bot.ledger.replay import apply_changes, confirm  # noqa: E402
 
-DATASET = Path("/work/shared/datasets/matching/dev")
-SCORER = Path("/work/shared/tools/score_matching.py")
+DATASETS = ROOT / "tests" / "datasets" / "matching"  # copies of the shared dev/ and dev_hard/ sets
+SCORER = ROOT / "tests" / "score_matching.py"  # a copy of the shared scorer
 METRICS = ("auto_precision", "auto_recall", "one_tap_or_better", "false_auto_unrelated")
-TARGETS = {"auto_precision": 0.995, "auto_recall": 0.92, "one_tap_or_better": 0.985, "false_auto_unrelated": 0}
+# per file, for each set (the pooled targets are checked by tests/ledger/test_replay_dev.py)
+TARGETS = {
+    "dev": {"auto_precision": 0.995, "auto_recall": 0.92, "one_tap_or_better": 0.985, "false_auto_unrelated": 0},
+    "dev_hard": {"auto_precision": 0.95, "auto_recall": 0.6, "one_tap_or_better": 0.83, "false_auto_unrelated": 3},
+}
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,12 @@ def truth_settlement(book: InMemoryBook, payment: IncomingPayment, truth: list[d
     return settled
 
 
+def paid_customers(book: InMemoryBook, settled: Settlement) -> list[Customer]:
+    ids = [settled.customer_id] if settled.customer_id else []
+    ids += [book.invoice(a.invoice_id).customer_id for a in settled.allocations]
+    return [c for c in (book.customer(i) for i in dict.fromkeys(ids)) if c is not None]
+
+
 def decision_line(payment: IncomingPayment, decision: Decision) -> dict[str, Any]:
     def allocs(s: Settlement) -> list[dict[str, str]]:
         return [{"invoice": a.number, "amount": str(a.amount)} for a in s.allocations]
@@ -99,8 +109,7 @@ def replay(scenario: dict[str, Any], settings: MatchSettings | None = None) -> R
         decision = match_payment(payment, book, settings)
         if decision.settlement is not None:
             book.apply(apply_changes(decision.settlement))
-        customer = book.customer(settled.customer_id) if settled.customer_id else None
-        confirmation = confirm(payment, decision.settlement, settled, customer)
+        confirmation = confirm(payment, decision.settlement, settled, paid_customers(book, settled))
         book.apply(confirmation.changes)
         for alias in confirmation.aliases:
             book.add_alias(alias)
@@ -137,9 +146,10 @@ def pooled(results: list[dict[str, Any]]) -> dict[str, Any]:
             "false_auto_unrelated": total["false_auto_unrelated"]}
 
 
-def meets_targets(result: dict[str, Any]) -> bool:
-    return (result["auto_precision"] >= TARGETS["auto_precision"] and result["auto_recall"] >= TARGETS["auto_recall"]
-            and result["one_tap_or_better"] >= TARGETS["one_tap_or_better"] and result["false_auto_unrelated"] == 0)
+def meets_targets(result: dict[str, Any], kind: str = "dev") -> bool:
+    wanted = TARGETS[kind]
+    return (all(result[k] >= wanted[k] for k in ("auto_precision", "auto_recall", "one_tap_or_better"))
+            and result["false_auto_unrelated"] <= wanted["false_auto_unrelated"])
 
 
 def print_misses(replayed: Replayed) -> None:
@@ -165,18 +175,19 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/hesabu-matching-dev"))
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
-    files = args.files or sorted(DATASET.glob("*.json"))
-    results = []
+    files = args.files or sorted(DATASETS.glob("dev*/*.json"))
+    results: dict[str, list[dict[str, Any]]] = {}
     print(f"{'file':28} " + " ".join(f"{m:>20}" for m in METRICS))
     for path in files:
         result, replayed = score_file(path, args.out)
-        results.append(result)
+        results.setdefault(path.parent.name, []).append(result)
         print(f"{path.stem:28} " + " ".join(f"{result[m]:>20}" for m in METRICS))
         if args.verbose:
             print_misses(replayed)
-    total = pooled(results)
-    print(f"{'pooled':28} " + " ".join(f"{total[m]:>20}" for m in METRICS))
-    return 0 if all(meets_targets(r) for r in results) else 1
+    for kind, found in results.items():
+        total = pooled(found)
+        print(f"{'pooled ' + kind:28} " + " ".join(f"{total[m]:>20}" for m in METRICS))
+    return 0 if all(meets_targets(r, k if k in TARGETS else "dev") for k, rs in results.items() for r in rs) else 1
 
 
 if __name__ == "__main__":

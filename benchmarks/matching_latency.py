@@ -190,7 +190,7 @@ def fresh_pg(url: str) -> str:
 def replay_times() -> None:
     from webhooks.cli import replay_file
 
-    for path in sorted(DEV.glob("*.json")):
+    for path in sorted(DEV.glob("dev*/*.json")):
         started = time.perf_counter()
         lines = replay_file(path)
         elapsed = time.perf_counter() - started

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from bot.bookkeeping.payments import incoming_payment
 from bot.ledger.allocation import UNAPPLIED, Allocation, Settlement, allocate, allocate_exact
-from bot.ledger.book import OpenInvoice
+from bot.ledger.book import Customer, OpenInvoice
 from bot.ledger.money import ZERO, format_kes
 from bot.ledger.references import reference_key
 from bot.ledger.replay import BalanceChange, BookChange, CreditChange, confirm
@@ -66,7 +66,8 @@ def confirm_suggestion(session: Session, business_id: int, payment_id: int, choi
 def match_by_hand(session: Session, business_id: int, trans_id: str, invoice_numbers: Sequence[str], actor: str,
                   amounts: Sequence[Decimal] | None = None) -> ActionResult:
     """`/match TRANSID INV-0004 [INV-0005…]`: the payment pays these invoices, in this order, each up to
-    what is open (or exactly `amounts`); the rest is the customer's credit."""
+    what is open (or exactly `amounts`); the rest is the credit of the first invoice's customer. The
+    invoices may be several customers' (a parent's one payment for two pupils)."""
     payment = payment_by_trans_id(session, business_id, trans_id)
     if payment is None:
         return _refuse(f"payment {trans_id} not found")
@@ -137,8 +138,6 @@ def _settle_on(session: Session, payment: PaymentRow, chosen: list[Choice], kind
         if found is None:
             return _refuse(f"invoice {number or invoice_id} not found")
         invoices.append(_as_if_unapplied(found, applied))
-    if len({i.customer_id for i in invoices}) > 1:
-        return _refuse("those invoices belong to different customers")
     if any(i.open_balance <= ZERO for i in invoices):
         return _refuse(f"{', '.join(i.number for i in invoices if i.open_balance <= ZERO)} is already paid")
     if all(amount is not None for _i, _n, amount in chosen):
@@ -168,8 +167,7 @@ def _apply_truth(session: Session, payment: PaymentRow, truth: Settlement | None
     book = SqlBook(session, payment.business_id)
     applied = current_settlement(session, payment)
     before = _snapshot(session, payment, applied, truth)
-    customer = book.customer(truth.customer_id) if truth is not None and truth.customer_id else None
-    confirmation = confirm(incoming_payment(payment), applied, truth or UNAPPLIED, customer)
+    confirmation = confirm(incoming_payment(payment), applied, truth or UNAPPLIED, _paid_customers(book, truth))
     if applied is None and truth is None:
         confirmation = dataclasses.replace(confirmation, changes=())
     book.apply(confirmation.changes)
@@ -180,6 +178,19 @@ def _apply_truth(session: Session, payment: PaymentRow, truth: Settlement | None
         business_id=payment.business_id, payment_id=payment.id, kind=kind, actor=actor, summary=summary,
         before=json.dumps(before), after=json.dumps(after), created_at=datetime.now(UTC)))
     return ActionResult(True, summary, payment.id, action.id)
+
+
+def _paid_customers(book: SqlBook, truth: Settlement | None) -> list[Customer]:
+    """Every customer a settlement pays: one payment may pay two pupils' fees (the credit's owner first)."""
+    if truth is None:
+        return []
+    ids = [truth.customer_id] if truth.customer_id else []
+    for allocation in truth.allocations:
+        invoice = book.invoice(allocation.invoice_id)
+        if invoice is not None:
+            ids.append(invoice.customer_id)
+    found = (book.customer(i) for i in dict.fromkeys(ids))
+    return [c for c in found if c is not None]
 
 
 def _snapshot(session: Session, payment: PaymentRow, *settlements: Settlement | None) -> dict[str, Any]:

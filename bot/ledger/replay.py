@@ -7,6 +7,7 @@ the owner's), plus the aliases learned. The storage layer applies the same chang
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -63,12 +64,13 @@ def _inverse(change: BookChange) -> BookChange:
 
 
 def confirm(
-    payment: IncomingPayment, applied: Settlement | None, truth: Settlement, customer: Customer | None
+    payment: IncomingPayment, applied: Settlement | None, truth: Settlement, customers: Sequence[Customer]
 ) -> Confirmation:
     """The owner confirms `truth` for a payment the engine settled as `applied` (None: nothing applied).
-    Same settlement: no change. Otherwise undo the engine's, apply the owner's. Learn from `customer`."""
+    Same settlement: no change. Otherwise undo the engine's, apply the owner's. Learn the payer for every
+    customer the truth pays (a parent's one payment for two pupils teaches the phone both)."""
     changes: tuple[BookChange, ...] = ()
     if applied != truth:
         changes = (undo_changes(applied) if applied is not None else ()) + apply_changes(truth)
-    aliases = tuple(learn_from_confirmation(payment, customer)) if customer is not None else ()
+    aliases = tuple(a for c in customers for a in learn_from_confirmation(payment, c))
     return Confirmation(changes, aliases)

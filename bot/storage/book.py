@@ -384,7 +384,8 @@ class SqlBook:
         return customer_id
 
     def add_phone(self, customer_id: int, canonical: str) -> bool:
-        """False when the business already has that phone (on this or another customer)."""
+        """False when the customer already has that phone. Another customer may have it too: a parent's phone
+        is registered on each child, and evidence from it narrows to those customers."""
         stmt = self._insert(PHONE).values(
             business_id=self.business_id, customer_id=customer_id, phone=canonical,
             phone_sha256=phone_sha256(canonical), masked_key=masked_key(canonical[:4], canonical[-3:]))

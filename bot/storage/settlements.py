@@ -20,6 +20,7 @@ from bot.ledger.allocation import Allocation, Settlement
 from bot.ledger.money import ZERO
 from bot.storage.tables import (
     AllocationRow,
+    CustomerRow,
     InvoiceRow,
     MatchDecisionRow,
     OutboxRow,
@@ -30,6 +31,7 @@ from bot.storage.tables import (
 PAYMENT: Table = PaymentRow.__table__  # type: ignore[attr-defined]
 ALLOCATION: Table = AllocationRow.__table__  # type: ignore[attr-defined]
 INVOICE: Table = InvoiceRow.__table__  # type: ignore[attr-defined]
+CUSTOMER: Table = CustomerRow.__table__  # type: ignore[attr-defined]
 OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
 
 
@@ -112,17 +114,20 @@ def record_settlement(session: Session, payment: PaymentRow, settlement: Settlem
 
 def allocations_by_payment(session: Session, business_id: int, payment_ids: Sequence[int]
                            ) -> dict[int, list[dict[str, str]]]:
-    """`{payment_id: [{invoice, amount}]}` for exports."""
+    """`{payment_id: [{invoice, customer, amount}]}` for exports: the customer is the invoice's, since one
+    payment may pay several customers' invoices (a parent's payment for two pupils)."""
     out: dict[int, list[dict[str, str]]] = {}
     if not payment_ids:
         return out
     rows = session.connection().execute(
-        select(ALLOCATION.c.payment_id, INVOICE.c.number, ALLOCATION.c.amount)
+        select(ALLOCATION.c.payment_id, INVOICE.c.number, CUSTOMER.c.name, ALLOCATION.c.amount)
         .join(INVOICE, INVOICE.c.id == ALLOCATION.c.invoice_id)
+        .outerjoin(CUSTOMER, CUSTOMER.c.id == INVOICE.c.customer_id)
         .where(ALLOCATION.c.business_id == business_id, ALLOCATION.c.payment_id.in_(list(payment_ids)))
         .order_by(ALLOCATION.c.id))
     for r in rows:
-        out.setdefault(r.payment_id, []).append({"invoice": r.number, "amount": f"{r.amount:.2f}"})
+        out.setdefault(r.payment_id, []).append({"invoice": r.number, "customer": r.name or "",
+                                                 "amount": f"{r.amount:.2f}"})
     return out
 
 

@@ -169,7 +169,8 @@ class CustomerRow(SQLModel, table=True):
 class CustomerPhoneRow(SQLModel, table=True):
     __tablename__ = "customer_phone"
     __table_args__ = (
-        UniqueConstraint("business_id", "phone", name="uq_customer_phone"),
+        # a phone may be several customers' (a parent's on every child), each customer's once
+        UniqueConstraint("business_id", "phone", "customer_id", name="uq_customer_phone"),
         Index("ix_customer_phone_sha", "business_id", "phone_sha256"),
         Index("ix_customer_phone_masked", "business_id", "masked_key"),
     )

@@ -69,10 +69,26 @@ def test_match_by_hand_overpayment_and_refusals(book):
     assert state["credits"]["John Otieno"] == "1000.00" and state["invoices"]["INV-0003"] == ("0.00", "paid")
     assert not act(book, match_by_hand, "TXNOPE", ["INV-0003"], "o").ok
     assert not act(book, match_by_hand, "TXHAND001", ["INV-9999"], "o").ok
-    assert not act(book, match_by_hand, "TXHAND001", ["INV-0001", "INV-0003"], "o").ok  # two customers
     assert not act(book, match_by_hand, "TXHAND001", ["INV-0001"], "o", [Decimal("9000")]).ok
     assert not act(book, confirm_suggestion, done.payment_id, 7, "o").ok
     assert act(book, match_by_hand, "txhand001", ["inv 1"], "o").ok is False  # `inv 1` names no invoice key
+
+
+def test_one_payment_split_between_two_customers_and_undone(book):
+    """A parent's one payment for two pupils: Mary's and John's invoices, the rest Mary's credit; undo restores."""
+    pay(book, "TXSPLIT01", "4000.00", "", STRANGER, "PAUL X")
+    before = snapshot(book.engine, book.shop.id)
+    done = act(book, match_by_hand, "TXSPLIT01", ["INV-0002", "INV-0003"], "owner:1",
+               [Decimal("1000.00"), Decimal("2500.00")])
+    assert done.ok, done.message
+    state = snapshot(book.engine, book.shop.id)
+    assert state["invoices"]["INV-0002"] == ("0.00", "paid") and state["invoices"]["INV-0003"] == ("4500.00", "partial")
+    assert state["credits"]["Mary Wanjiku Kamau"] == "500.00"
+    assert sorted(a[2] for a in state["allocations"]) == ["1000.00", "2500.00"]
+    learned = {a[2] for a in state["aliases"] if a[0] == "phone_hash"}
+    assert learned == {book.customers["MARY"], book.customers["JOHN"]}  # the phone now points at both
+    assert act(book, undo_last, "owner:1").ok
+    assert snapshot(book.engine, book.shop.id) == before
 
 
 def test_another_business_cannot_touch_a_payment(book):

@@ -1,5 +1,6 @@
-"""`hesabu match replay` on every dev file (copied into tests/datasets/matching) meets the targets when
-scored by the shared scorer (copied into tests/score_matching.py): the storage path, the live C2B code."""
+"""`hesabu match replay` on every benchmark file (copied into tests/datasets/matching/dev and dev_hard) meets
+its set's targets when scored by the shared scorer (copied into tests/score_matching.py): the storage path,
+the live C2B code. Every dev_hard file replays, one payment for two pupils included."""
 
 from __future__ import annotations
 
@@ -13,30 +14,35 @@ from tests import score_matching
 from webhooks.cli import app, replay_file
 
 DATASETS = Path(__file__).resolve().parents[1] / "datasets" / "matching"
-FILES = sorted(DATASETS.glob("*.json"))
-TARGETS = {"auto_precision": 0.995, "auto_recall": 0.92, "one_tap_or_better": 0.985}
+FILES = sorted(DATASETS.glob("dev*/*.json"))
+TARGETS = {
+    "dev": {"auto_precision": 0.995, "auto_recall": 0.92, "one_tap_or_better": 0.985, "false_auto_unrelated": 0},
+    "dev_hard": {"auto_precision": 0.95, "auto_recall": 0.6, "one_tap_or_better": 0.83, "false_auto_unrelated": 3},
+}
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}-{p.stem}")
 def test_replay_meets_the_targets(path: Path) -> None:
     scenario = json.loads(path.read_text())
     lines = replay_file(path)
     assert all(set(line) == {"TransID", "decision", "allocations", "suggestions"} for line in lines)
     result = score_matching.score(scenario, lines)
-    assert result["missing"] == 0 and result["false_auto_unrelated"] == 0, result
-    assert all(result[k] >= v for k, v in TARGETS.items()), result
+    wanted = TARGETS[path.parent.name]
+    assert result["missing"] == 0 and result["false_auto_unrelated"] <= wanted["false_auto_unrelated"], result
+    assert all(result[k] >= v for k, v in wanted.items() if k != "false_auto_unrelated"), result
 
 
 def test_replay_on_postgresql_decides_like_sqlite(pg_url: str) -> None:
     from tests.conftest import _truncate_pg
 
     _truncate_pg(pg_url)
-    path = DATASETS / "landlord-72.json"
+    path = DATASETS / "dev_hard" / "school_families-210.json"  # shared phones, one payment for two pupils
     assert replay_file(path, pg_url) == replay_file(path)
 
 
 def test_the_command_prints_json_lines() -> None:
-    result = CliRunner().invoke(app, ["match", "replay", str(DATASETS / "landlord-72.json")])
+    path = DATASETS / "dev" / "landlord-72.json"
+    result = CliRunner().invoke(app, ["match", "replay", str(path)])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.output.splitlines()]
-    assert len(lines) == len(json.loads((DATASETS / "landlord-72.json").read_text())["truth"])
+    assert len(lines) == len(json.loads(path.read_text())["truth"])

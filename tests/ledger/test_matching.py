@@ -166,8 +166,8 @@ def test_confirm_undoes_a_wrong_auto_and_applies_the_truth() -> None:
     assert decision.settlement is not None
     b.apply(apply_changes(decision.settlement))
     truth = allocate(payment.amount, [b.invoice("INV-0042")])  # the owner says: part of INV-0042
-    confirmation = confirm(payment, decision.settlement, truth, MARY)
+    confirmation = confirm(payment, decision.settlement, truth, [MARY])
     b.apply(confirmation.changes)
     assert b.invoice("INV-0043").open_balance == Decimal("1000.00")
     assert b.invoice("INV-0042").open_balance == Decimal("1500.00")
-    assert confirm(payment, truth, truth, None).changes == ()
+    assert confirm(payment, truth, truth, []).changes == ()

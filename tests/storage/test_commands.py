@@ -36,6 +36,6 @@ def test_export_carries_status_and_allocations(db_url, monkeypatch):
     assert result.exit_code == 0, result.output
     [record] = json.loads(result.output)
     assert record["status"] == "matched"
-    assert record["allocations"] == [{"invoice": "INV-0001", "amount": "2500.00"},
-                                     {"invoice": "INV-0002", "amount": "1000.00"}]
+    assert record["allocations"] == [{"invoice": "INV-0001", "customer": "Mary Wanjiku Kamau", "amount": "2500.00"},
+                                     {"invoice": "INV-0002", "customer": "Mary Wanjiku Kamau", "amount": "1000.00"}]
     engine.dispose()

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from bot.ledger.phones import phone_sha256
 from bot.storage.book import SqlBook
 from bot.storage.db import make_engine, unit_of_work
 from bot.storage.settlements import queue_message
@@ -32,5 +33,9 @@ def test_a_phone_is_added_once(db_url):
         customer = book.add_customer("Mary Wanjiku", None, [])
         assert book.add_phone(customer, "254712345678") is True
         assert book.add_phone(customer, "254712345678") is False
-        assert session.execute(select(func.count()).select_from(CustomerPhoneRow)).scalar_one() == 1
+        sibling = book.add_customer("Brian Wanjiku", None, [])
+        assert book.add_phone(sibling, "254712345678") is True  # a parent's phone, on each child
+        assert session.execute(select(func.count()).select_from(CustomerPhoneRow)).scalar_one() == 2
+        assert {c.name for c in book.customers_by_phone_hash(phone_sha256("254712345678"))} == {
+            "Mary Wanjiku", "Brian Wanjiku"}
     engine.dispose()

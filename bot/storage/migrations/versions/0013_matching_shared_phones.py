@@ -2,7 +2,7 @@
 a transporter paying for three shops), so customer_phone is unique per (business, phone, customer)
 
 Revision ID: matching_0013
-Revises: 0008
+Revises: daraja_0011
 """
 from collections.abc import Sequence
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "matching_0013"
-down_revision: str | None = "0008"
+down_revision: str | None = "daraja_0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 manual) saying whether it confirmed, filled or disagreed; payment.sources lists them for exports
 
 Revision ID: sources_0012
-Revises: daraja_0011
+Revises: matching_0013
 """
 from collections.abc import Sequence
 
@@ -13,7 +13,7 @@ from alembic import op
 import bot.storage.types
 
 revision: str = "sources_0012"
-down_revision: str | None = "daraja_0011"
+down_revision: str | None = "matching_0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -25,7 +26,8 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.assistant.conversation import handle_message
-from bot.assistant.messages import InboundMessage, Reply
+from bot.assistant.limits import ChatRateLimit
+from bot.assistant.messages import InboundMessage, Reply, rendered
 from bot.channels.base import ChannelError, RetryLater, SentRef
 from bot.channels.telegram import TelegramChannel, build_telegram_application, inbound_from_update
 from bot.storage.db import unit_of_work
@@ -44,11 +46,12 @@ class TelegramBridge:
     name = "telegram"
 
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], engine: Engine, *, webhook: bool,
-                 handler: Handler = handle_message, poll_timeout: float = 30.0, retry_every: float = 15.0) -> None:
+                 handler: Handler | None = None, poll_timeout: float = 30.0, retry_every: float = 15.0) -> None:
         self.application = application
         self.engine = engine
         self.webhook = webhook
-        self.handler = handler
+        # one rate limit per chat for this process; charts and files are drawn after the commit
+        self.handler = handler or partial(handle_message, limit=ChatRateLimit(), render=False)
         self.poll_timeout = poll_timeout
         self.retry_every = retry_every
         self.channel = TelegramChannel(application.bot)
@@ -117,7 +120,8 @@ class TelegramBridge:
 
     def _handle(self, msg: InboundMessage) -> list[Reply]:
         with unit_of_work(self.engine) as session:
-            return self.handler(session, msg, datetime.now(UTC))
+            replies = self.handler(session, msg, datetime.now(UTC))
+        return rendered(replies)
 
     async def _acknowledge(self, update: Update) -> None:
         try:

@@ -25,7 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.assistant.conversation import handle_message
-from bot.assistant.messages import InboundMessage, Reply
+from bot.assistant.limits import ChatRateLimit
+from bot.assistant.messages import InboundMessage, Reply, rendered
 from bot.bookkeeping.demo import Demo, ensure_demo_business, find_demo_business
 from bot.channels.web import WebChannel, store_reply
 from bot.jobs.outbox import OutboxSender
@@ -54,6 +55,7 @@ class WebChat:
     # the simulator's way to this server; tests put an httpx.ASGITransport here
     transport: httpx.AsyncBaseTransport | None = None
     channel: WebChannel = field(init=False)
+    limit: ChatRateLimit = field(default_factory=ChatRateLimit)  # per chat, for this process
 
     def __post_init__(self) -> None:
         self.channel = WebChannel(self.engine)
@@ -140,13 +142,17 @@ class WebChat:
         msg = InboundMessage("web", chat_id, "", text, choice=choice, message_ref=message_ref,
                              external_id=external_id)
         with unit_of_work(self.engine) as session:
-            replies = handle_message(session, msg, now)
+            replies = handle_message(session, msg, now, limit=self.limit, render=False)
             if external_id is not None and not replies:
                 return  # the page retried a post that was already answered
             if text:
                 add_message(session, chat_id, "in", text, now)
-            for reply in replies:
-                store_reply(session, chat_id, reply, now)
+            if not any(r.later for r in replies):
+                _store_replies(session, chat_id, replies, now)
+                return
+        drawn = rendered(replies)  # a chart or a spreadsheet: drawn with no transaction open, then stored
+        with unit_of_work(self.engine) as session:
+            _store_replies(session, chat_id, drawn, now)
 
     def current_business(self, session: Session, chat_id: str) -> LinkedBusiness | None:
         """The business this chat is working on (its only one, or the one it chose)."""
@@ -155,6 +161,11 @@ class WebChat:
             return None
         state = chat_state(session, "web", chat_id, datetime.now(UTC))
         return next((b for b in links if b.business_id == state.business_id), links[0] if len(links) == 1 else None)
+
+
+def _store_replies(session: Session, chat_id: str, replies: list[Reply], now: datetime) -> None:
+    for reply in replies:
+        store_reply(session, chat_id, reply, now)
 
 
 async def start_web_chat(app: FastAPI, settings: Settings, engine: Engine, sender: OutboxSender) -> None:

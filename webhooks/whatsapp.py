@@ -22,6 +22,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -29,7 +30,8 @@ from sqlmodel import Session
 from twilio.http import HttpClient
 
 from bot.assistant.conversation import handle_message
-from bot.assistant.messages import InboundMessage, Reply
+from bot.assistant.limits import ChatRateLimit
+from bot.assistant.messages import InboundMessage, Reply, rendered
 from bot.channels.base import ChannelError, Held, RetryLater, SentRef
 from bot.channels.whatsapp import OutsideWindow, WhatsAppChannel, build_twilio_client, template_variables
 from bot.storage.db import unit_of_work, write_gate
@@ -79,13 +81,14 @@ class WhatsAppBridge:
     name = "whatsapp"
 
     def __init__(self, channel: WhatsAppChannel, engine: Engine, signer: MediaSigner, *,
-                 templates: dict[str, str] | None = None, handler: Handler = handle_message,
+                 templates: dict[str, str] | None = None, handler: Handler | None = None,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.channel = channel
         self.engine = engine
         self.signer = signer
         self.templates = dict(templates or {})
-        self.handler = handler
+        # one rate limit per chat for this process; charts and files are drawn after the commit
+        self.handler = handler or partial(handle_message, limit=ChatRateLimit(), render=False)
         self.clock = clock
         self.on_released: Callable[[], None] | None = None  # wakes the outbox sender
         self._tasks: set[asyncio.Task[None]] = set()
@@ -107,6 +110,7 @@ class WhatsAppBridge:
             now = self.clock()
             replies = self.handler(session, msg, now)
             released = release_held(session, msg.chat_id, now)
+        replies = rendered(replies)
         if released:
             log.info("whatsapp.released", count=released)
         return ([held_notice(released), *replies] if released and replies else replies), released

@@ -1,8 +1,12 @@
 """The owner's assistant, channel-neutral: an inbound message in, replies out.
 
-`handle_message` runs inside the caller's unit of work. Everything it remembers between messages (the linked
-businesses, the business being worked on, an invoice half-typed) lives in the database, so any server process
-can take any message and a restart loses nothing. Every command checks the chat's link and role, and every
+`handle_message` runs inside the caller's unit of work. What a stranger can make costly is bounded before any
+of it: a message longer than MAX_MESSAGE_CHARS is refused unread, a chat over its rate is told once and then
+ignored, and the line is parsed before the transaction's first statement. Charts and spreadsheets are drawn
+after the caller commits (`render=False`, then `messages.rendered`), so no write lock waits on them.
+Everything it remembers between messages (the linked businesses, the business being worked on, an
+invoice half-typed) lives in the database, so any server process can take any message and a restart
+loses nothing. Every command checks the chat's link and role, and every
 query below is filtered by the business the chat is linked to: a chat can never reach another's data.
 """
 
@@ -37,7 +41,9 @@ from bot.assistant.grammar import (
     Unmatched,
     parse_command,
 )
-from bot.assistant.messages import Choice, Document, InboundMessage, Reply
+from bot.assistant.grammar import Command as ParsedCommand
+from bot.assistant.limits import ChatRateLimit, Verdict
+from bot.assistant.messages import Choice, Document, InboundMessage, Reply, rendered
 from bot.assistant.summaries import GO_THROUGH, SCHEDULE_KEYS, scheduled_time, set_scheduled_time, summary_reply
 from bot.bookkeeping import actions, exports
 from bot.bookkeeping.invoices import create_customer, create_invoice, find_customers
@@ -66,6 +72,10 @@ from bot.storage.tables import BusinessRow, CustomerRow
 UNLINKED = Reply("Hi! This is Hesabu, M-Pesa bookkeeping for your business.\n"
                  "To start, ask the business owner for a link code and send: /start CODE")
 OWNER_ONLY = (Undo, Match, Export, Settings)
+MAX_MESSAGE_CHARS = 2000  # every command fits in a tenth of this; the parse never sees more
+TOO_LONG = Reply(f"That message is too long for me. Send one command at a time (up to {MAX_MESSAGE_CHARS:,} "
+                 "characters).")
+SLOW_DOWN = Reply("You are sending messages faster than I can answer. Wait a few seconds, then send again.")
 NEW_CUSTOMER = "n"  # choice data for "a new customer with this name"
 
 
@@ -79,6 +89,7 @@ class Turn:
     now: datetime
     links: list[LinkedBusiness]
     business: LinkedBusiness | None
+    command: ParsedCommand | GrammarError | None = None  # the typed line, parsed before the transaction
 
     @property
     def slash(self) -> bool:
@@ -109,8 +120,16 @@ class Turn:
         set_pending(self.session, self.state, pending, self.now)
 
 
-def handle_message(session: Session, msg: InboundMessage, now: datetime) -> list[Reply]:
-    """Answer one inbound message. A redelivered message (same external id) gets no answer."""
+def handle_message(session: Session, msg: InboundMessage, now: datetime, *, limit: ChatRateLimit | None = None,
+                   render: bool = True) -> list[Reply]:
+    """Answer one inbound message. A redelivered message (same external id) gets no answer. With
+    `render=False` charts and files are left to `messages.rendered`, to be drawn after the commit."""
+    if len(msg.text) > MAX_MESSAGE_CHARS:
+        return [TOO_LONG]
+    verdict = limit.check(f"{msg.channel}:{msg.chat_id}", now) if limit is not None else Verdict.ALLOWED
+    if verdict is not Verdict.ALLOWED:
+        return [SLOW_DOWN] if verdict is Verdict.SLOW_DOWN else []
+    command = parse_command(msg.text) if msg.choice is None else None  # pure: before the first write
     if msg.external_id and not first_time_seen(session, msg.channel, msg.external_id, now):
         return []
     state = chat_state(session, msg.channel, msg.chat_id, now)
@@ -118,16 +137,16 @@ def handle_message(session: Session, msg: InboundMessage, now: datetime) -> list
     session.add(state)
     links = linked_businesses(session, msg.channel, msg.chat_id)
     current = next((b for b in links if b.business_id == state.business_id), links[0] if len(links) == 1 else None)
-    turn = Turn(session, _numbered_choice(msg, state), state, now, links, current)
+    turn = Turn(session, _numbered_choice(msg, state), state, now, links, current, command)
     replies = _answer(turn)
     _offer_numbers(turn, replies)
-    return replies
+    return rendered(replies) if render else replies
 
 
 def _answer(turn: Turn) -> list[Reply]:
     if turn.msg.choice:
         return _on_choice(turn, turn.msg.choice)
-    command = parse_command(turn.msg.text)
+    command = turn.command if turn.command is not None else parse_command(turn.msg.text)
     if isinstance(command, Start):
         return _start(turn, command)
     if not turn.links:
@@ -419,16 +438,24 @@ def _export(turn: Turn, command: Export) -> list[Reply]:
     records = exports.payment_records(turn.session, turn.business_id, shortcode, tz, since, until)
     total = sum((Decimal(r["amount"]) for r in records), Decimal("0.00"))
     name = f"payments-{start:%Y-%m}"
-    replies = [Reply(f"{start:%B %Y}: {len(records)} payments, {format_kes(total)}",
-                     document=Document(f"{name}.csv", exports.to_csv(records).encode(), "text/csv")),
-               Reply(f"{start:%B %Y} for Excel", document=Document(
-                   f"{name}.xlsx", exports.to_xlsx(records, f"{start:%b %Y}"),
-                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))]
-    if command.layout is not None:
-        text = str(exports.render(records, command.layout))
-        replies.append(Reply(f"{start:%B %Y} for {command.layout.capitalize()} (bank statement import)",
-                             document=Document(f"{command.layout}-{start:%Y-%m}.csv", text.encode(), "text/csv")))
+    # the files are written from the records already read, after the caller's transaction (Reply.later)
+    replies = [_file_later(f"{start:%B %Y}: {len(records)} payments, {format_kes(total)}", f"{name}.csv",
+                           "text/csv", lambda: exports.to_csv(records).encode()),
+               _file_later(f"{start:%B %Y} for Excel", f"{name}.xlsx", XLSX,
+                           lambda: exports.to_xlsx(records, f"{start:%b %Y}"))]
+    layout = command.layout
+    if layout is not None:
+        replies.append(_file_later(f"{start:%B %Y} for {layout.capitalize()} (bank statement import)",
+                                   f"{layout}-{start:%Y-%m}.csv", "text/csv",
+                                   lambda: str(exports.render(records, layout)).encode()))
     return replies
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _file_later(text: str, filename: str, mime: str, write: Callable[[], bytes]) -> Reply:
+    return Reply(text, later=lambda: Reply(text, document=Document(filename, write(), mime)))
 
 
 def _chat(turn: Turn, command: Chat) -> list[Reply]:

@@ -190,6 +190,8 @@ HELP_TEXT: Mapping[Role, tuple[str, ...]] = {
 
 # dates a book can hold: M-Pesa began in 2007; the ends of the calendar (0001, 9999) overflow date arithmetic
 FIRST_YEAR, LAST_YEAR = 2000, 2199
+MAX_LINE_CHARS = 2000
+MAX_PHONE_PARTS = 10  # `0 7 1 2 3 4 5 6 7 8`: the most words a phone is typed in
 _COMMAND_WORD = re.compile(r"^/?([A-Za-z]+)(?:@\w+)?$")
 _TRANS_ID = re.compile(r"^[A-Z0-9]{8,12}$")
 _ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -202,7 +204,11 @@ _CURRENCY_WORDS = frozenset({"kes", "ksh", "kshs", "sh", "shs", "sh.", "ksh."})
 
 
 def parse_command(text: str) -> Command | GrammarError:
-    """Read one typed line. Unknown `/words` are errors; unknown plain words are `Chat`."""
+    """Read one typed line. Unknown `/words` are errors; unknown plain words are `Chat`. Linear in the line,
+    which is read up to MAX_LINE_CHARS: a longer one is refused unread."""
+    if len(text) > MAX_LINE_CHARS:
+        return GrammarError("", f"that is more than {MAX_LINE_CHARS:,} characters; send one command at a time",
+                            "/help")
     stripped = text.strip()
     head, _, rest = stripped.partition(" ")
     word = _COMMAND_WORD.match(head)
@@ -364,8 +370,8 @@ def _join_phones(args: list[str]) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(args):
-        run = 0
-        while i + run < len(args) and _PHONEISH.match(args[i + run]):
+        run = 0  # a phone is at most MAX_PHONE_PARTS words: the parse stays linear however many numbers follow
+        while run < MAX_PHONE_PARTS and i + run < len(args) and _PHONEISH.match(args[i + run]):
             run += 1
         joined = next((n for n in range(run, 1, -1) if normalise_phone("".join(args[i : i + n]))), None)
         if joined:

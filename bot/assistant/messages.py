@@ -7,7 +7,8 @@ the outbox cannot be changed under the sender's feet.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 ChannelName = Literal["telegram", "whatsapp", "web"]
@@ -68,6 +69,8 @@ class Reply:
     `edit_ref` names an earlier message (a `SentRef`) to edit instead of sending a new one;
     channels that cannot edit send a new message. `kind` is the outbox kind a delivered message renders
     (`payment.alert`, `summary.daily`): WhatsApp picks its template by it; None for a conversation reply.
+    `later` draws what is costly to draw (a chart, a spreadsheet) from values already read: callers run it
+    with `rendered()` after their unit of work has committed, so no write lock is held while it is drawn.
     """
 
     text: str
@@ -76,3 +79,16 @@ class Reply:
     document: Document | None = None
     edit_ref: str | None = None
     kind: str | None = None
+    later: Callable[[], Reply] | None = field(default=None, compare=False, repr=False)
+
+
+def rendered(replies: Iterable[Reply]) -> list[Reply]:
+    """Replies with their pictures and files drawn (call outside any transaction)."""
+    return [_drawn(r) for r in replies]
+
+
+def _drawn(reply: Reply) -> Reply:
+    if reply.later is None:
+        return reply
+    drawn = reply.later()
+    return replace(drawn, edit_ref=reply.edit_ref, kind=reply.kind, later=None)

@@ -147,8 +147,12 @@ def summary_reply(session: Session, business: BusinessRow, period: Period, today
     tz = ZoneInfo(business.timezone)
     figures = summary_figures(session, business.id or 0, period, tz)
     choices = (Choice("Go through them", GO_THROUGH),) if figures.payments.needs_owner_count else ()
-    picture = daily_chart(figures.series, f"{business.name}: last {len(figures.series)} days") if chart else None
-    return Reply(summary_text(business.name, figures, today), choices, picture=picture)
+    text = summary_text(business.name, figures, today)
+    if not chart:
+        return Reply(text, choices)
+    title = f"{business.name}: last {len(figures.series)} days"
+    # the chart is drawn from the figures already read, after the caller's transaction (Reply.later)
+    return Reply(text, choices, later=lambda: Reply(text, choices, picture=daily_chart(figures.series, title)))
 
 
 def digest_reply(session: Session, business: BusinessRow, today: date) -> Reply | None:

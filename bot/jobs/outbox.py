@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from bot.assistant.alerts import render_outbox_message
-from bot.assistant.messages import Reply
+from bot.assistant.messages import Reply, rendered
 from bot.channels.base import Channel, Held, RetryLater, Undeliverable
 from bot.storage.db import unit_of_work
 from bot.storage.deliveries import (
@@ -196,7 +196,7 @@ class OutboxSender:
                 except Exception as exc:  # noqa: BLE001 - a rendering bug fails its deliveries, not the pass
                     log.error("outbox.render_failed outbox_id=%s error=%s", outbox_id, type(exc).__name__)
                     replies[outbox_id] = None
-        return replies
+        return {outbox_id: _drawn(reply) for outbox_id, reply in replies.items()}
 
     async def _send_chat(self, group: list[ClaimedDelivery], replies: dict[int, Reply | None]
                          ) -> tuple[int, int, int]:
@@ -247,3 +247,14 @@ class OutboxSender:
         with unit_of_work(self.engine) as session:
             if not action(session, delivery_id, *args):
                 log.warning("outbox.record_lost delivery_id=%s (declared in doubt meanwhile)", delivery_id)
+
+
+def _drawn(reply: Reply | None) -> Reply | None:
+    """The reply's chart drawn now that the render transaction is over; a drawing bug fails its deliveries."""
+    if reply is None:
+        return None
+    try:
+        return rendered([reply])[0]
+    except Exception as exc:  # noqa: BLE001 - as in _render
+        log.error("outbox.render_failed error=%s", type(exc).__name__)
+        return None

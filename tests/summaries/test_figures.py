@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session
 
+from bot.assistant.messages import rendered
 from bot.assistant.summaries import summary_figures, summary_reply, summary_text
 from bot.ledger.summaries import Period
 from bot.storage.db import make_engine
@@ -76,6 +77,8 @@ def test_invoice_figures_and_the_words(engine):
         f = summary_figures(session, business_id, Period.day(DAY), NAIROBI)
         business = session.get(BusinessRow, business_id)
         reply = summary_reply(session, business, Period.day(DAY), DAY)
+    assert reply.picture is None and reply.later is not None  # drawn after the transaction
+    [reply] = rendered([reply])
     assert (f.partial.count, f.partial.total) == (2, Decimal("2300.00"))
     assert (f.overdue.count, f.overdue.total) == (2, Decimal("5000.00"))
     assert (f.due_today.count, f.due_today.total) == (1, Decimal("1000.00"))

@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging()
         rt = build_runtime(settings)
         app.state.hesabu = rt
+        rt.load_saved_targets()  # the businesses as last seen: callbacks are recognised even if the database is down
         await rt.refresh_targets()
         # matching runs after the acknowledgement: the writer wakes the processor from its thread after each
         # commit (the spool replay below too); the processor's first sweep runs now

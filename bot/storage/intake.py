@@ -16,12 +16,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.ledger.payments import IncomingPayment
 from bot.storage.sightings import Sighting, record_sightings
-from bot.storage.tables import CallbackRow, OutboxRow, PaymentRow, StkAttemptRow
+from bot.storage.tables import CallbackRow, OutboxRow, PaymentRow, SpoolReplayRow, StkAttemptRow
 
 CALLBACK: Table = CallbackRow.__table__  # type: ignore[attr-defined]
 PAYMENT: Table = PaymentRow.__table__  # type: ignore[attr-defined]
 STK_ATTEMPT: Table = StkAttemptRow.__table__  # type: ignore[attr-defined]
 OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
+SPOOL_REPLAY: Table = SpoolReplayRow.__table__  # type: ignore[attr-defined]
 
 
 class Outcome(StrEnum):
@@ -240,3 +241,19 @@ def _stk_values(record: CallbackRecord, now: datetime) -> dict[str, object]:
         "result_desc": record.stk.result_desc, "trans_id": paid.trans_id if paid else None,
         "amount": paid.amount if paid else None, "created_at": now,
     }
+
+
+def claim_spool_keys(conn: Connection, keys: list[str], now: datetime) -> set[str]:
+    """The spool keys this transaction is the first to replay (INSERT … ON CONFLICT DO NOTHING RETURNING):
+    record only those, in the same transaction, and a replay cut part-way or run by two processes at once
+    journals each spooled callback exactly once."""
+    if not keys:
+        return set()
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = dialect_insert(SPOOL_REPLAY).on_conflict_do_nothing(index_elements=["key"]).returning(SPOOL_REPLAY.c.key)
+    claimed: set[str] = set()
+    for key in dict.fromkeys(keys):  # one row per statement: RETURNING of a multi-row upsert is not portable
+        row = conn.execute(stmt, {"key": key, "replayed_at": now}).first()
+        if row is not None:
+            claimed.add(str(row[0]))
+    return claimed

@@ -75,6 +75,14 @@ class CallbackRow(SQLModel, table=True):
     flagged: bool = False  # needs a person to look at it
 
 
+class SpoolReplayRow(SQLModel, table=True):
+    """A spooled callback already in the database (its spool key), so a replay never journals it twice."""
+
+    __tablename__ = "spool_replay"
+    key: str = Field(primary_key=True, max_length=64)
+    replayed_at: datetime = _time()
+
+
 class PaymentRow(SQLModel, table=True):
     """One row per M-Pesa receipt per business: STK and C2B both report the same receipt, so it is the key."""
 

@@ -114,20 +114,6 @@ async def test_spool_left_from_a_crash_is_replayed_at_startup(db_url, tmp_path):
     engine.dispose()
 
 
-async def test_503_only_when_neither_database_nor_spool_can_store(tmp_path):
-    blocker = tmp_path / "not-a-dir"
-    blocker.write_text("x")
-    # no database behind this URL at all, and a spool directory that cannot be created
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/nothing"
-    from bot.storage.businesses import CallbackTarget, token_digest
-
-    async with running_service(url, tmp_path, spool_dir=str(blocker / "spool")) as svc:
-        rt = svc.app.state.hesabu
-        rt.targets = {token_digest("ab" * 16): CallbackTarget(1, "ab" * 16, frozenset({"600984"}), "paybill", False)}
-        response = await svc.client.post(f"/c2b/{'ab' * 16}/confirmation", json=c2b("DDD0000001", "600984"))
-        assert response.status_code == 503
-
-
 def test_appends_racing_a_replay_lose_nothing(tmp_path):
     from datetime import UTC, datetime
 

@@ -86,6 +86,9 @@ async def answer_callback(rt: Runtime, source: str, token: str, scope: Scope, re
     if not is_allowed(address, rt.settings.callback_allow_networks):
         raise Refused(403, "forbidden")
     target = await rt.target_for(token)
+    if target is None and not rt.targets_fresh:  # cannot tell whose: keep it (bounded) rather than lose it
+        body = await _read_body(receive, headers.get(b"content-length"), rt.settings.max_callback_bytes)
+        return await _unverified(rt, source, token, body, address)
     if target is None:
         raise Refused(404, "not found")
     body = await _read_body(receive, headers.get(b"content-length"), rt.settings.max_callback_bytes)
@@ -94,6 +97,16 @@ async def answer_callback(rt: Runtime, source: str, token: str, scope: Scope, re
     if source == "c2b_validation":
         return 200, _VALIDATION_BODIES[await _accept_account(rt, target, record.payment)]
     if not stored.durable:
+        raise Refused(503, "cannot store the callback now")
+    return 200, ACCEPTED_BODY
+
+
+async def _unverified(rt: Runtime, source: str, token: str, body: bytes, address: str) -> tuple[int, bytes]:
+    """The database is away and the token is not in the saved list: a validation is accepted (as any doubt
+    is), a confirmation or STK result is spooled unverified; 503 once the spool's bound for those is reached."""
+    if source == "c2b_validation":
+        return 200, _VALIDATION_BODIES[True]
+    if not await asyncio.to_thread(rt.spool_unverified, source, token, body, address, datetime.now(UTC)):
         raise Refused(503, "cannot store the callback now")
     return 200, ACCEPTED_BODY
 

@@ -5,7 +5,9 @@ loop (call_soon_threadsafe) and queues the ids. One worker task takes what is qu
 thread, one transaction per small batch, and lets callbacks go first: while the callback writer is busy it
 waits (up to `max_defer`), because acknowledging Safaricom fast matters more than matching a moment sooner.
 A sweep at start-up picks up payments whose matching never ran (a crash between commit and processing, a
-restart); after that the scheduler's `matching.sweep` job calls `sweep` every 30 s on the elected process.
+restart) and drains them all at the matcher's full speed, batch after batch, not 200 per 30 s; after that the
+scheduler's `matching.sweep` job calls `sweep` every 30 s on the elected process. Letting callbacks go first
+never starves matching: once a full batch is waiting, it is matched without deferring.
 `process_payment`'s claim makes every payment processed exactly once, however many processes sweep.
 """
 
@@ -77,6 +79,8 @@ class PaymentProcessor:
                     self._queue.task_done()
 
     async def _let_callbacks_go_first(self) -> None:
+        if self._queue.qsize() >= MATCH_BATCH - 1:  # a backlog: under a sustained burst matching takes its turn
+            return
         deadline = time.monotonic() + self.max_defer
         while self.intake_busy() and time.monotonic() < deadline:  # noqa: ASYNC110 - a plain flag set by another thread
             await asyncio.sleep(0.005)
@@ -121,12 +125,17 @@ class PaymentProcessor:
                  decision=done.decision.kind.value, status=done.status)
 
     def sweep(self) -> int:
-        """Process what matching never saw; returns how many payments this call processed."""
-        with unit_of_work(self.engine) as session:
-            ids = claim_unprocessed(session, SWEEP_BATCH, datetime.now(UTC), self.min_age)
+        """Process everything matching never saw, SWEEP_BATCH ids at a time until none are left (or a batch
+        makes no progress: those are retried by the next sweep); returns how many payments it processed."""
         done = 0
-        for start in range(0, len(ids), MATCH_BATCH):
-            done += self.process_batch(ids[start:start + MATCH_BATCH])
+        while True:
+            with unit_of_work(self.engine) as session:
+                ids = claim_unprocessed(session, SWEEP_BATCH, datetime.now(UTC), self.min_age)
+            batch_done = sum(self.process_batch(ids[start:start + MATCH_BATCH])
+                             for start in range(0, len(ids), MATCH_BATCH))
+            done += batch_done
+            if len(ids) < SWEEP_BATCH or batch_done == 0:
+                break
         if done:
             log.info("matching.swept", count=done)
         return done

@@ -102,3 +102,50 @@ def test_two_claimers_on_postgresql_never_process_one_payment_twice(pg_url):
     assert sum(p.processed for p in processors) == len(ids)
     assert count(engine, MatchDecisionRow) == len(ids) + 1 and count(engine, OutboxRow) == len(ids) + 1
     engine.dispose()
+
+
+def _stored_burst(book, n: int, prefix: str) -> list[int]:
+    """n payments stored in one transaction, nobody woken: what a crash under load leaves behind."""
+    import json as _json
+
+    from bot.storage.businesses import CallbackTarget
+    from bot.storage.intake import record_callbacks
+    from tests.bookkeeping.book_support import STRANGER, body
+    from webhooks.daraja import build_record
+
+    target = CallbackTarget(book.shop.id, book.shop.token, frozenset({book.shop.shortcode}), "paybill", False)
+    now = datetime.now(UTC)
+    records = [build_record("c2b_confirmation", target, _json.dumps(body(book.shop.shortcode, f"{prefix}{i:06d}",
+                                                                           "100.00", "", STRANGER, "JANE")).encode(),
+                            "127.0.0.1", now) for i in range(n)]
+    with book.engine.begin() as conn:
+        return [r.payment_id for r in record_callbacks(conn, records, now) if r.payment_id is not None]
+
+
+def test_after_a_restart_the_whole_backlog_drains_in_one_sweep(db_url):
+    engine = make_engine(db_url)
+    book = make_book(engine)
+    ids = _stored_burst(book, 450, "TXBACK")
+    processor = PaymentProcessor(engine, min_age=timedelta(0))
+    assert processor.sweep() == len(ids) == 450  # not 200 now and the rest 30 s at a time
+    with Session(engine) as session:
+        assert session.execute(select(func.count()).select_from(PaymentRow)
+                               .where(PaymentRow.processed_at.is_(None))).scalar_one() == 0
+    engine.dispose()
+
+
+@pytest.mark.anyio
+async def test_a_sustained_burst_of_callbacks_does_not_starve_matching(db_url):
+    engine = make_engine(db_url)
+    book = make_book(engine)
+    ids = _stored_burst(book, 64, "TXSTRV")
+    # the callback writer is busy the whole time, and each batch would defer up to a minute
+    processor = PaymentProcessor(engine, intake_busy=lambda: True, max_defer=60.0)
+    await processor.start()
+    try:
+        processor.wake(ids)
+        await asyncio.wait_for(processor.idle(), timeout=30)
+    finally:
+        await processor.stop()
+    assert processor.processed == 64
+    engine.dispose()

@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot.assistant import followup, wording
 from bot.assistant import sources as _sources  # noqa: F401 - registers the payment.conflict renderer
-from bot.assistant import wording
+from bot.assistant.catalogue import lang_of, tr
 from bot.assistant.grammar import (
     HELP_TEXT,
     Chat,
@@ -30,7 +31,6 @@ from bot.assistant.grammar import (
     CreateInvoice,
     CustomerLookup,
     Export,
-    GrammarError,
     Help,
     ListInvoices,
     Match,
@@ -39,12 +39,14 @@ from bot.assistant.grammar import (
     Summary,
     Undo,
     Unmatched,
-    parse_command,
 )
-from bot.assistant.grammar import Command as ParsedCommand
+from bot.assistant.intents import Reconcile, RecordPayment, RequestPayment, SetLanguage, VerifyReceipt, to_command
 from bot.assistant.limits import ChatRateLimit, Verdict
 from bot.assistant.messages import Choice, Document, InboundMessage, Reply, rendered
+from bot.assistant.questions import question
+from bot.assistant.reading import Reading
 from bot.assistant.summaries import GO_THROUGH, SCHEDULE_KEYS, scheduled_time, set_scheduled_time, summary_reply
+from bot.assistant.understanding import read_message
 from bot.bookkeeping import actions, exports
 from bot.bookkeeping.invoices import create_customer, create_invoice, find_customers
 from bot.ledger.chat_input import InputError, plain_number, read_amount, read_date
@@ -71,11 +73,12 @@ from bot.storage.tables import BusinessRow, CustomerRow
 
 UNLINKED = Reply("Hi! This is Hesabu, M-Pesa bookkeeping for your business.\n"
                  "To start, ask the business owner for a link code and send: /start CODE")
-OWNER_ONLY = (Undo, Match, Export, Settings)
+OWNER_ONLY = (Undo, Match, Export, Settings, RecordPayment, RequestPayment)
 MAX_MESSAGE_CHARS = 2000  # every command fits in a tenth of this; the parse never sees more
 TOO_LONG = Reply(f"That message is too long for me. Send one command at a time (up to {MAX_MESSAGE_CHARS:,} "
                  "characters).")
 SLOW_DOWN = Reply("You are sending messages faster than I can answer. Wait a few seconds, then send again.")
+NAIROBI = ZoneInfo("Africa/Nairobi")
 NEW_CUSTOMER = "n"  # choice data for "a new customer with this name"
 
 
@@ -89,7 +92,7 @@ class Turn:
     now: datetime
     links: list[LinkedBusiness]
     business: LinkedBusiness | None
-    command: ParsedCommand | GrammarError | None = None  # the typed line, parsed before the transaction
+    reading: Reading | None = None  # the typed line, read before the transaction (against Nairobi's date)
 
     @property
     def slash(self) -> bool:
@@ -129,7 +132,8 @@ def handle_message(session: Session, msg: InboundMessage, now: datetime, *, limi
     verdict = limit.check(f"{msg.channel}:{msg.chat_id}", now) if limit is not None else Verdict.ALLOWED
     if verdict is not Verdict.ALLOWED:
         return [SLOW_DOWN] if verdict is Verdict.SLOW_DOWN else []
-    command = parse_command(msg.text) if msg.choice is None else None  # pure: before the first write
+    # pure: read before the first write, against Nairobi's date (read again in _answer if the business's differs)
+    reading = read_message(msg.text, now.astimezone(NAIROBI).date()) if msg.choice is None else None
     if msg.external_id and not first_time_seen(session, msg.channel, msg.external_id, now):
         return []
     state = chat_state(session, msg.channel, msg.chat_id, now)
@@ -137,7 +141,7 @@ def handle_message(session: Session, msg: InboundMessage, now: datetime, *, limi
     session.add(state)
     links = linked_businesses(session, msg.channel, msg.chat_id)
     current = next((b for b in links if b.business_id == state.business_id), links[0] if len(links) == 1 else None)
-    turn = Turn(session, _numbered_choice(msg, state), state, now, links, current, command)
+    turn = Turn(session, _numbered_choice(msg, state), state, now, links, current, reading)
     replies = _answer(turn)
     _offer_numbers(turn, replies)
     return rendered(replies) if render else replies
@@ -146,20 +150,65 @@ def handle_message(session: Session, msg: InboundMessage, now: datetime, *, limi
 def _answer(turn: Turn) -> list[Reply]:
     if turn.msg.choice:
         return _on_choice(turn, turn.msg.choice)
-    command = turn.command if turn.command is not None else parse_command(turn.msg.text)
-    if isinstance(command, Start):
-        return _start(turn, command)
+    reading = turn.reading
+    if reading is None or reading.day != turn.today:  # read again for a business outside Nairobi's day
+        reading = read_message(turn.msg.text, turn.today)
+    if reading.intent == "start":
+        return _start(turn, Start(reading.args.get("code")))
     if not turn.links:
         return [UNLINKED]
-    if turn.business is None and not isinstance(command, ChooseBusiness):
+    if turn.business is None and reading.intent != "business":
         return _choose_business(turn, ChooseBusiness())
-    pending = turn.pending().get("invoice")
-    if pending is not None and isinstance(command, Chat):
-        return _continue_invoice(turn, pending, command.text)
-    if pending is not None:
-        turn.remember({})  # a new command abandons the half-typed invoice
-    if isinstance(command, GrammarError):
-        return [wording.grammar_problem(command, turn.slash)]
+    pending = turn.pending()
+    if pending.get("ask"):
+        completed = _answered(turn, pending["ask"], reading)
+        if completed is not None:
+            return completed
+    if pending.get("invoice") is not None and reading.intent is None and reading.why == "chat":
+        return _continue_invoice(turn, pending["invoice"], turn.msg.text)
+    if pending.get("invoice") is not None or pending.get("ask"):
+        turn.remember({})  # a new request abandons the half-read one
+    return _act(turn, reading)
+
+
+def _answered(turn: Turn, asked: dict[str, Any], reading: Reading) -> list[Reply] | None:
+    """The message as the answer to the question asked last; None when it is a new request instead."""
+    piece = followup.PIECES.get(str(asked.get("ask")))
+    if reading.intent is not None and not (piece == "receipt" and reading.intent == "verify"):
+        return None
+    done = followup.answer(asked, turn.msg.text, turn.today)
+    if done is None:
+        if reading.why == "ask":
+            return None  # another half request: it replaces this one
+        sorry = tr(lang_of(asked.get("lang")), "Sorry, I couldn't read that.")
+        return [Reply(f"{sorry}\n{question(_asked_reading(asked), turn.role)}", _question_choices(asked))]
+    turn.remember({})
+    return _act(turn, done)
+
+
+def _asked_reading(asked: dict[str, Any]) -> Reading:
+    return Reading(None, dict(asked.get("args") or {}), lang_of(asked.get("lang")), str(asked.get("ask")),
+                   str(asked.get("intent")))
+
+
+def _question_choices(asked: dict[str, Any]) -> tuple[Choice, ...]:
+    if asked.get("ask") != "debt_or_payment":
+        return ()
+    lang = lang_of(asked.get("lang"))
+    return (Choice(tr(lang, "New invoice"), "a:invoice"), Choice(tr(lang, "Payment received"), "a:paid"))
+
+
+def _act(turn: Turn, reading: Reading) -> list[Reply]:
+    """A complete reading goes to its handler; a half one is kept and asked about; chat gets a friendly word."""
+    if reading.intent is None:
+        asked = followup.pending_question(reading)
+        if asked is not None:
+            turn.remember({"ask": asked})
+            return [Reply(question(reading, turn.role), _question_choices(asked))]
+        if reading.ask == "unknown_command":
+            return [Reply(question(reading, turn.role)), *_help(turn, Help())]
+        return [Reply(question(reading, turn.role))]
+    command = to_command(reading)
     if isinstance(command, OWNER_ONLY) and turn.role != "owner":
         return [Reply("Only the business owner can do that. Ask them, or send /help for what you can do.")]
     return _HANDLERS[type(command)](turn, command)
@@ -323,6 +372,13 @@ def _on_choice(turn: Turn, data: str) -> list[Reply]:
         return [UNLINKED]
     if data.startswith("i:"):
         return _pick_customer(turn, data[2:])
+    if data.startswith("a:"):
+        asked = turn.pending().get("ask")
+        done = followup.answer(asked, data[2:], turn.today) if asked else None
+        if done is None:
+            return [Reply("That question has expired. Send the request again.")]
+        turn.remember({})
+        return _act(turn, done)
     if data == GO_THROUGH:  # the summary's "Go through them": staff may look too
         return _unmatched(turn, Unmatched())
     if turn.role != "owner":
@@ -462,10 +518,36 @@ def _chat(turn: Turn, command: Chat) -> list[Reply]:
     return [Reply("I did not understand that. Here is what I can do:"), *_help(turn, Help())]
 
 
+def _coming(turn: Turn, command: RequestPayment | VerifyReceipt | Reconcile) -> list[Reply]:
+    """Read right, not built yet here: say so (STK requests and code checks come with the Daraja and
+    payment-sources work)."""
+    lang = lang_of("sw" if _swahili(turn) else "en")
+    if isinstance(command, RequestPayment):
+        return [Reply(tr(lang, "Asking a customer to pay by M-Pesa prompt is coming soon."))]
+    if isinstance(command, VerifyReceipt):
+        return [Reply(tr(lang, "Checking an M-Pesa code is coming soon. Meanwhile see /unmatched."))]
+    return [Reply(tr(lang, "Reconciling is coming soon."))]
+
+
+def _record(turn: Turn, command: RecordPayment) -> list[Reply]:
+    lang = lang_of("sw" if _swahili(turn) else "en")
+    return [Reply(tr(lang, "Recording a cash payment is coming soon."))]
+
+
+def _language(turn: Turn, command: SetLanguage) -> list[Reply]:
+    lang = lang_of(command.lang)
+    return [Reply(tr(lang, "OK, I'll answer in English from now on."))]
+
+
+def _swahili(turn: Turn) -> bool:
+    return read_message(turn.msg.text, turn.today).lang == "sw"
+
+
 _HANDLERS: dict[type, Callable[[Turn, Any], list[Reply]]] = {
     Help: _help, CreateInvoice: _invoice, ListInvoices: _list_invoices, Unmatched: _unmatched, Match: _match,
     Undo: _undo, Summary: _summary, CustomerLookup: _customer, Export: _export, Settings: _settings,
-    ChooseBusiness: _choose_business, Chat: _chat,
+    ChooseBusiness: _choose_business, Chat: _chat, RequestPayment: _coming, VerifyReceipt: _coming,
+    Reconcile: _coming, RecordPayment: _record, SetLanguage: _language,
 }
 
 

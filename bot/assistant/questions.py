@@ -44,7 +44,9 @@ def question(reading: Reading, role: str = "owner") -> str:
     if key == "customer.query":
         return tr(lang, "Which customer? Send a name or phone")
     if key == "summary.day":
-        return tr(lang, "Which day? e.g. yesterday or 2026-11-20")
+        return tr(lang, "I can't find that day: choose today, yesterday, week, month or a date like 2026-11-20")
+    if key == "export.month":
+        return tr(lang, "Which month? Send a month like nov, November, 2026-11 or last month")
     if key == "language.which":
         return tr(lang, "English or Kiswahili? Send /language en or /language sw")
     if key == "unknown_command":

@@ -40,6 +40,7 @@ class Reading:
     lang: Lang = "en"
     ask: str | None = None
     partial: str | None = None  # the intent a question belongs to (`invoice` while asking for its amount)
+    day: date | None = None  # the `today` it was read against
 
     @property
     def why(self) -> str | None:
@@ -123,8 +124,8 @@ def _keeps_dot(raw: str) -> bool:
 
 _RECEIPT = re.compile(r"^[A-Z][A-Z0-9]{9}$")
 _LINK_CODE = re.compile(r"^[A-Z0-9]{6,8}$")
-_INV_REF = re.compile(r"^(?:INV|INVOICE|ANKARA)?[-#/]?(\d{1,8})$|^(INV[-/]?[A-Z0-9][A-Z0-9/\-]*)$")
-_DIGITISH = re.compile(r"^\+?[\d()\-]+$")
+
+_DIGITISH = re.compile(r"^\+?[0-9()\-]+$")
 _REF_WORDS = frozenset({"invoice", "inv", "ankara", "invoce", "bill"})
 _NUMBER_WORDS = frozenset({"namba", "number", "no", "no.", "nambari", "nr", "#"})
 _CURRENCY = frozenset({"ksh", "kes", "kshs", "sh", "shs", "sh.", "ksh.", "kshs."})
@@ -203,17 +204,17 @@ def find_refs(facts: Facts) -> list[str]:
         if i in facts.used:
             i += 1
             continue
-        if up.startswith("INV") and re.match(r"^INV[-#/.]?\d", up):
+        if up.startswith("INV") and re.match(r"^INV[-#/.]?[0-9]", up) and len(up) <= 24:
             refs.append(_ref_form(up))
             facts.used.add(i)
-        elif up.startswith("#") and up[1:].isdigit():
+        elif re.fullmatch(r"#[0-9]{1,8}", up):
             refs.append(_invoice_number(up[1:]))
             facts.used.add(i)
         elif toks[i].low in _REF_WORDS or toks[i].low in _NUMBER_WORDS:
             j = i + 1
             while j < len(toks) and j < i + 3 and toks[j].low in _NUMBER_WORDS:
                 j += 1
-            if j < len(toks) and j not in facts.used and re.match(r"^\d{1,8}$", toks[j].raw):
+            if j < len(toks) and j not in facts.used and re.match(r"^[0-9]{1,8}$", toks[j].raw):
                 refs.append(_invoice_number(toks[j].raw))
                 facts.used.update(range(i, j + 1))
                 i = j
@@ -223,7 +224,7 @@ def find_refs(facts: Facts) -> list[str]:
 
 def _ref_form(up: str) -> str:
     digits = re.sub(r"^INV[-#/.]?", "", up)
-    return _invoice_number(digits) if digits.isdigit() else up
+    return _invoice_number(digits) if re.fullmatch(r"[0-9]{1,8}", digits) else up
 
 
 def _invoice_number(digits: str) -> str:

@@ -94,13 +94,13 @@ def read_message(text: str, today: date) -> Reading:
     toks = tokenize(text)
     lang = detect_lang(toks)
     if not toks:
-        return Reading(None, lang=lang, ask="chat")
+        return Reading(None, lang=lang, ask="chat", day=today)
     facts = Facts(toks, today, question="?" in text)
     find_phones(facts)
     find_receipts(facts)
     command = _command_at_start(facts, text)
     reading = _by_command(facts, command) if command else _by_words(facts)
-    return Reading(reading.intent, reading.args, _reply_lang(reading, lang), reading.ask, reading.partial)
+    return Reading(reading.intent, reading.args, _reply_lang(reading, lang), reading.ask, reading.partial, today)
 
 
 def _reply_lang(reading: Reading, lang: str) -> Lang:
@@ -204,7 +204,8 @@ def _cmd_settings(facts: Facts) -> Reading:
 
 def _cmd_business(facts: Facts) -> Reading:
     rest = _rest(facts)
-    return Reading("business", {"number": rest[0].raw} if rest and rest[0].raw.isdigit() else {})
+    number = rest[0].raw if rest and re.fullmatch(r"[0-9]{1,6}", rest[0].raw) else None
+    return Reading("business", {"number": number} if number else {})
 
 
 def _cmd_invoices(facts: Facts) -> Reading:
@@ -498,6 +499,8 @@ def _summary(facts: Facts) -> Reading:
 def _export(facts: Facts) -> Reading:
     args: dict[str, str] = {}
     found = find_month(facts.lows, facts.today)
+    if found is None and any(re.fullmatch(r"[0-9]+-[0-9]+", low) for low in facts.lows):
+        return _ask("export.month", "export")  # `2026-13`, `0000-01`: a month that is not one
     if found is not None:
         args["month"] = f"{found[0]:04d}-{found[1]:02d}"
     layout = facts.words & {"quickbooks", "xero", "qbo"}
@@ -597,7 +600,7 @@ def _due(facts: Facts, due_at: int | None) -> object:
 def _bare_day(facts: Facts, due_at: int) -> date | str | None:
     """`due 15`: a bare day of the month after `due` is the next such day."""
     j = due_at + 1
-    if j < len(facts.toks) and facts.toks[j].raw.isdigit() and 1 <= int(facts.toks[j].raw) <= 31:
+    if j < len(facts.toks) and re.fullmatch(r"[0-9]{1,2}", facts.toks[j].raw) and 1 <= int(facts.toks[j].raw) <= 31:
         facts.used.update((due_at, j))
         facts.amounts[:] = [a for a in facts.amounts if a[0] != j]
         found = read_date_at(["tarehe", facts.toks[j].raw], 0, facts.today)

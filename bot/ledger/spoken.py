@@ -28,8 +28,8 @@ TENS = {"kumi": 10, "ishirini": 20, "thelathini": 30, "arobaini": 40, "hamsini":
 SCALES = {"mia": 100, "hundred": 100, "elfu": 1000, "thao": 1000, "ngiri": 1000, "thousand": 1000,
           "laki": 100_000, "milioni": 1_000_000, "million": 1_000_000}
 _SCALE_FIRST = frozenset({"mia", "elfu", "thao", "ngiri", "laki", "milioni"})
-_DIGITS = re.compile(r"^\d{1,3}(?:\.\d{1,2})?$")
-_SMALL_DIGITS = re.compile(r"^\d{1,3}$")
+_DIGITS = re.compile(r"^[0-9]{1,3}(?:\.[0-9]{1,2})?$")
+_SMALL_DIGITS = re.compile(r"^[0-9]{1,3}$")
 
 
 def _small(words: list[str], i: int, *, digits: bool = True) -> tuple[Decimal, int] | None:
@@ -122,10 +122,10 @@ for _n, (_en, _sw) in enumerate(zip(_EN_MONTHS, _SW_MONTHS, strict=True), start=
 MONTH_WORDS.pop("may", None)  # "may" is too often the verb; "May 15" is still read by _month_day
 _ORDINALS = {"kwanza": 1, "pili": 2, "tatu": 3, "nne": 4, "tano": 5, "sita": 6, "saba": 7, "nane": 8, "tisa": 9,
              "kumi": 10}
-_NUMERIC = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?$")
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_DAY = re.compile(r"^(\d{1,2})(st|nd|rd|th)?$")
-_YEAR = re.compile(r"^(20\d{2})$")
+_NUMERIC = re.compile(r"^([0-9]{1,2})[/.\-]([0-9]{1,2})(?:[/.\-]([0-9]{2}|[0-9]{4}))?$")
+_ISO = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$")
+_DAY = re.compile(r"^([0-9]{1,2})(st|nd|rd|th)?$")
+_YEAR = re.compile(r"^(20[0-9]{2})$")
 _TODAY = frozenset({"leo", "today", "tdy"})
 _TOMORROW = frozenset({"kesho", "tomorrow", "tmrw", "tmr", "tomorow", "tommorow", "tommorrow"})
 
@@ -206,7 +206,7 @@ def _weekday(words: list[str], i: int, today: date, past: bool) -> Read:
 def _count(words: list[str], j: int) -> tuple[int, int] | None:
     if j >= len(words):
         return None
-    if words[j].isdigit() and len(words[j]) <= 3:
+    if _SMALL_DIGITS.match(words[j]):
         return int(words[j]), j + 1
     if words[j] in ("a", "an", "one", "moja"):
         return 1, j + 1
@@ -233,7 +233,7 @@ def _in_n(words: list[str], i: int, today: date, past: bool) -> Read:
         if unit in _UNIT_DAYS or unit in _UNIT_MONTHS:  # "baada ya wiki" is a week
             return _offset(today, 1, unit, i + 3)
         return None
-    if words[i].isdigit() and len(words[i]) <= 3 and i + 1 < len(words) and words[i + 1] in ("days", "weeks"):
+    if _SMALL_DIGITS.match(words[i]) and i + 1 < len(words) and words[i + 1] in ("days", "weeks"):
         return _offset(today, int(words[i]), words[i + 1], i + 2)
     return None
 
@@ -293,7 +293,7 @@ def _month_number(words: list[str], j: int) -> tuple[int, int] | None:
         return (11 if words[j + 2] == "moja" else 12), j + 3
     if words[j] in _ORDINALS:
         return _ORDINALS[words[j]], j + 1
-    if words[j].isdigit() and 1 <= int(words[j]) <= 12:
+    if re.match(r"^[0-9]{1,2}$", words[j]) and 1 <= int(words[j]) <= 12:
         return int(words[j]), j + 1
     return None
 
@@ -411,7 +411,12 @@ def _latest_day(day: int, today: date) -> date | DateProblem:
     return date(year, month, day)
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2199  # a year outside these is a typo, and keeps date arithmetic in range
+
+
 def _make(year: int, month: int, day: int) -> date | DateProblem:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        return DateProblem("missing_day", f"{day}/{month}/{year}")
     try:
         return date(year, month, day)
     except ValueError:
@@ -442,8 +447,8 @@ def find_month(words: list[str], today: date) -> tuple[int, int] | None:
                 or _at(words, i, "mwezi", "jana") or _at(words, i, "previous", "month")):
             last = add_months(today.replace(day=1), -1)
             return last.year, last.month
-        iso = re.match(r"^(\d{4})-(\d{1,2})$", word)
-        if iso and 1 <= int(iso.group(2)) <= 12:
+        iso = re.match(r"^([0-9]{4})-([0-9]{1,2})$", word)
+        if iso and 1 <= int(iso.group(2)) <= 12 and FIRST_YEAR <= int(iso.group(1)) <= LAST_YEAR:
             return int(iso.group(1)), int(iso.group(2))
         month: int | None = None
         end = i + 1

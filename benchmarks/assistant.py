@@ -30,7 +30,7 @@ from bot.storage.businesses import CallbackTarget, create_business, new_link_cod
 from bot.storage.db import make_engine, unit_of_work
 from bot.storage.intake import record_callbacks
 from bot.storage.migrate import upgrade
-from webhooks.daraja import build_record
+from webhooks.intake.records import build_record
 
 FIRST = ["Mary", "John", "Grace", "Peter", "Amina", "Brian", "Lucy", "Hassan", "Ruth", "James"]
 LAST = ["Wanjiku", "Otieno", "Achieng", "Mwangi", "Kamau", "Chebet", "Ndungu", "Ouma", "Kilonzo", "Mutua"]

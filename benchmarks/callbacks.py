@@ -60,7 +60,7 @@ ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
 def _templates(shortcode: str, count: int = 500) -> list[tuple[bytes, bytes]]:
     """Realistic bodies from the CLI's own builder, split around the TransID so a request is two joins."""
     sys.path.insert(0, str(ROOT))
-    from webhooks.cli import c2b_body
+    from webhooks.dev.simulator import c2b_body
 
     rng = random.Random(7)
     first = ["John Doe", "Mary Wanjiku Kamau", "Peter Otieno", "Grace Achieng Odhiambo", "Ali Hassan", "Faith"]

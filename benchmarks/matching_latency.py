@@ -188,7 +188,7 @@ def fresh_pg(url: str) -> str:
 
 
 def replay_times() -> None:
-    from webhooks.cli import replay_file
+    from webhooks.cli.match import replay_file
 
     for path in sorted(DEV.glob("dev*/*.json")):
         started = time.perf_counter()

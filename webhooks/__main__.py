@@ -1,3 +1,3 @@
-from webhooks.launch import main
+from webhooks.cli import main
 
 main()

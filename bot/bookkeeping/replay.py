@@ -1,7 +1,7 @@
 """`hesabu match replay`: a labelled scenario (shared datasets README) through the live storage path.
 
 Each payment event is a Daraja C2B confirmation body: it is parsed and stored by the same code as a live
-callback (`build` is webhooks.daraja.build_record, then record_callbacks), matched by `process_payment`,
+callback (`build` is webhooks.intake.records.build_record, then record_callbacks), matched by `process_payment`,
 and then the true allocation is confirmed through the owner-action services, which undo what the engine
 applied when it differs and learn the payer. One decision line per payment."""
 

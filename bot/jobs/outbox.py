@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 from bot.assistant.alerts import render_outbox_message
 from bot.assistant.messages import Reply, rendered
 from bot.channels.base import Channel, Held, RetryLater, Undeliverable
+from bot.jobs.signals import Wakeup
 from bot.storage.db import unit_of_work
 from bot.storage.deliveries import (
     ClaimedDelivery,
@@ -84,11 +85,14 @@ class SendReport:
 
 
 class OutboxSender:
-    """Register channels (`register`), then `start()` in the lifespan and `stop()` on the way out."""
+    """Built with its channels and its `work` signal (raised by whatever queues a message: `wake` is its `set`);
+    `register` adds a channel that joins later (the local chat page, once a web chat exists). `start()` in the
+    lifespan, `stop()` on the way out."""
 
     name = JOB_NAME
 
-    def __init__(self, engine: Engine, channels: Iterable[Channel] = (), *, poll_every: float = 1.0,
+    def __init__(self, engine: Engine, channels: Iterable[Channel] = (), *, work: Wakeup | None = None,
+                 poll_every: float = 1.0,
                  batch: int = 50, lease: timedelta = timedelta(minutes=2), max_attempts: int = 12,
                  base_backoff: float = 2.0, max_backoff: float = 900.0, limiter: RateLimiter | None = None,
                  clock: Callable[[], datetime] = utcnow) -> None:
@@ -102,7 +106,7 @@ class OutboxSender:
         self.max_backoff = max_backoff
         self.limiter = limiter or RateLimiter()
         self.clock = clock
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.work = work or Wakeup()
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -112,8 +116,7 @@ class OutboxSender:
 
     # --- the loop ------------------------------------------------------------------------------------
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._wakeup = asyncio.Event()
+        self._wakeup = self.work.attach()
         self._stopping = False
         self._task = asyncio.create_task(self._forever(), name=JOB_NAME)
 
@@ -126,9 +129,7 @@ class OutboxSender:
 
     def wake(self, *_: object) -> None:
         """Thread-safe: something was queued and committed; run a pass now instead of at the next poll."""
-        loop, event = self._loop, self._wakeup
-        if loop is not None and event is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(event.set)
+        self.work.set()
 
     async def _forever(self) -> None:
         assert self._wakeup is not None

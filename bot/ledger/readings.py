@@ -9,14 +9,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bot.ledger.allocation import Settlement, allocate, allocate_named_first
 from bot.ledger.book import OpenInvoice
 from bot.ledger.money import ZERO, format_kes
 
-if TYPE_CHECKING:
-    from bot.ledger.matching import MatchSettings
+
+class MatchSettings(Protocol):
+    """The one threshold a reading needs (bot.ledger.matching.MatchSettings has it): a protocol, so readings
+    does not import matching, which imports readings."""
+
+    @property
+    def small_overpay_percent(self) -> Decimal: ...
 
 
 @dataclass(frozen=True, slots=True)

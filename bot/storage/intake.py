@@ -1,7 +1,7 @@
 """Recording Daraja callbacks: the journal row and the payment, once per receipt, in the caller's transaction.
 
 Plain SQLAlchemy Core on a Connection because this is the hot path: a batch of callbacks is written in
-one transaction and each waits for that commit before it is acknowledged (see webhooks.intake).
+one transaction and each waits for that commit before it is acknowledged (see webhooks.intake.writer).
 """
 
 from __future__ import annotations

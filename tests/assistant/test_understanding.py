@@ -16,7 +16,7 @@ import pytest
 from bot.assistant.reading import BOOKING
 from bot.assistant.understanding import read_message
 from tests import score_chat
-from webhooks.chat_cli import parse_line, parse_lines
+from webhooks.cli.chat import parse_line, parse_lines
 
 HERE = Path(__file__).parent
 DEV = Path("/work/shared/datasets/chat/dev.jsonl")

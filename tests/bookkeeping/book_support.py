@@ -25,7 +25,7 @@ from bot.storage.tables import (
     PaymentRow,
 )
 from tests.support import Shop, add_business
-from webhooks.daraja import build_record
+from webhooks.intake.records import build_record
 
 MARY_PHONE, JOHN_PHONE, GRACE_PHONE = "254712345678", "254722000126", "254733000999"
 STRANGER = "254799999999"

@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tests import score_matching
-from webhooks.cli import app, replay_file
+from webhooks.cli import app
+from webhooks.cli.match import replay_file
 
 DATASETS = Path(__file__).resolve().parents[1] / "datasets" / "matching"
 FILES = sorted(DATASETS.glob("dev*/*.json"))

@@ -9,12 +9,8 @@ from twilio.base.exceptions import TwilioRestException
 
 from bot.assistant.messages import Choice, Document, InboundMessage, Reply
 from bot.channels.base import Channel, RetryLater, Undeliverable
-from bot.channels.whatsapp import (
-    WhatsAppChannel,
-    build_twilio_client,
-    choice_for_number,
-    inbound_from_form,
-)
+from bot.channels.whatsapp.inbound import choice_for_number, inbound_from_form
+from bot.channels.whatsapp.sender import WhatsAppSender, build_twilio_client
 from tests.fakes.twilio_http import (
     RecordingAsyncTwilioHttp,
     RecordingTwilioHttp,
@@ -96,13 +92,13 @@ async def test_async_client_records_too(twilio_async_http: RecordingAsyncTwilioH
 @pytest.mark.parametrize("http", ["sync", "async"])
 async def test_channel_numbers_choices_and_returns_the_sid(http: str) -> None:
     recorder = RecordingTwilioHttp() if http == "sync" else RecordingAsyncTwilioHttp()
-    channel = WhatsAppChannel(build_twilio_client(SID, TOKEN, ORIGIN, http_client=recorder), SENDER)
+    channel = WhatsAppSender(build_twilio_client(SID, TOKEN, ORIGIN, http_client=recorder), SENDER)
 
     ref = await channel.send(
         OWNER, Reply("Which day?", choices=(Choice("Today", "summary:today"), Choice("Week", "summary:week")))
     )
 
-    assert isinstance(channel, Channel)
+    assert not isinstance(channel, Channel)  # one Channel per provider: the runtime (tests/webhooks/test_whatsapp.py)
     assert ref.startswith("SM")
     data = recorder.requests[0].data
     assert (data["From"], data["To"]) == (SENDER, OWNER)
@@ -117,7 +113,7 @@ async def test_channel_publishes_files_and_sends_their_urls(twilio_http: Recordi
         published.append((filename, content, mime))
         return f"https://hesabu.example/media/{filename}"
 
-    channel = WhatsAppChannel(build_twilio_client(SID, TOKEN, ORIGIN, http_client=twilio_http), SENDER, publish=publish)
+    channel = WhatsAppSender(build_twilio_client(SID, TOKEN, ORIGIN, http_client=twilio_http), SENDER, publish=publish)
     await channel.send(OWNER, Reply("Invoice", document=Document("invoice-42.pdf", b"%PDF", "application/pdf")))
 
     assert published == [("invoice-42.pdf", b"%PDF", "application/pdf")]
@@ -132,7 +128,7 @@ async def test_channel_publishes_files_and_sends_their_urls(twilio_http: Recordi
 async def test_channel_maps_twilio_errors(
     twilio_http: RecordingTwilioHttp, response: object, expected: type[Exception]
 ) -> None:
-    channel = WhatsAppChannel(build_twilio_client(SID, TOKEN, ORIGIN, http_client=twilio_http), SENDER)
+    channel = WhatsAppSender(build_twilio_client(SID, TOKEN, ORIGIN, http_client=twilio_http), SENDER)
     twilio_http.queue(response)  # type: ignore[arg-type]
 
     with pytest.raises(expected):

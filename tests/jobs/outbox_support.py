@@ -6,8 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
 from sqlmodel import Session
+from telegram import Bot
 
-from bot.channels.base import Channel
+from bot.assistant.messages import Reply
+from bot.channels.base import Channel, SentRef
+from bot.channels.telegram.sender import TelegramSender
 from bot.jobs.outbox import OutboxSender, RateLimiter, utcnow
 from bot.storage.chat_tables import ChatLinkRow, DeliveryRow
 from bot.storage.db import unit_of_work
@@ -40,6 +43,18 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+
+
+class OverBot:
+    """The outbox's "telegram" Channel over a bare PTB Bot (the runtime's part that sends, without its updates)."""
+
+    name = "telegram"
+
+    def __init__(self, bot: Bot) -> None:
+        self.sender = TelegramSender(bot)
+
+    async def send(self, chat_id: str, reply: Reply) -> SentRef:
+        return await self.sender.send(chat_id, reply)
 
 
 def sender(engine: Engine, *channels: Channel, clock: Clock | None = None, **kwargs: object) -> OutboxSender:

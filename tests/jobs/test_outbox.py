@@ -13,7 +13,6 @@ from telegram import Bot
 
 from bot.assistant.messages import Reply
 from bot.channels.base import RecordingChannel, RetryLater, SentRef
-from bot.channels.telegram import TelegramChannel
 from bot.jobs.outbox import RateLimiter
 from bot.storage.db import make_engine, unit_of_work
 from bot.storage.deliveries import NO_LINKED_CHAT, claim_deliveries, expand_outbox
@@ -21,7 +20,7 @@ from bot.storage.settlements import queue_message
 from bot.storage.tables import OutboxRow
 from tests.bookkeeping.book_support import make_book
 from tests.fakes.telegram_api import FakeTelegramApi
-from tests.jobs.outbox_support import CHAT, Clock, deliveries, link_chat, pay, queue_unknown_alert, sender
+from tests.jobs.outbox_support import CHAT, Clock, OverBot, deliveries, link_chat, pay, queue_unknown_alert, sender
 from tests.support import add_business
 
 pytestmark = pytest.mark.anyio
@@ -41,7 +40,7 @@ async def test_every_kind_of_alert_arrives_as_a_telegram_message(db_url, telegra
     engine = make_engine(db_url)
     book = make_book(engine)
     link_chat(engine, book.shop.id)
-    job = sender(engine, TelegramChannel(telegram_bot))
+    job = sender(engine, OverBot(telegram_bot))
 
     async def alert_for(trans_id: str, amount: str, ref: str = "") -> str:
         payment_id = pay(book, trans_id, amount, ref, name="JOHN DOE KAMAU")
@@ -88,7 +87,7 @@ async def test_rate_limited_by_telegram_is_retried_after_retry_after_and_deliver
     link_chat(engine, shop.id)
     queue_unknown_alert(engine, shop.id, 1)
     clock = Clock()
-    job = sender(engine, TelegramChannel(telegram_bot), clock=clock, base_backoff=1.0)
+    job = sender(engine, OverBot(telegram_bot), clock=clock, base_backoff=1.0)
     fake_telegram_api.rate_limit_next("sendMessage", retry_after=5)
 
     first = await job.run_once()
@@ -113,7 +112,7 @@ async def test_a_blocked_bot_is_recorded_failed_and_never_retried(db_url, telegr
     link_chat(engine, shop.id)
     queue_unknown_alert(engine, shop.id, 1)
     clock = Clock()
-    job = sender(engine, TelegramChannel(telegram_bot), clock=clock)
+    job = sender(engine, OverBot(telegram_bot), clock=clock)
     fake_telegram_api.block_next("sendMessage")
 
     assert (await job.run_once()).failed == 1
@@ -150,7 +149,7 @@ class SenderDied(Exception):
 class DiesAfterSending:
     name = "telegram"
 
-    def __init__(self, channel: TelegramChannel) -> None:
+    def __init__(self, channel: OverBot) -> None:
         self.channel = channel
 
     async def send(self, chat_id: str, reply: Reply) -> SentRef:
@@ -166,10 +165,10 @@ async def test_a_sender_killed_between_sending_and_recording_never_sends_twice(
     queue_unknown_alert(engine, shop.id, 1)
     clock = Clock()
     with pytest.raises(SenderDied):
-        await sender(engine, DiesAfterSending(TelegramChannel(telegram_bot)), clock=clock).run_once()
+        await sender(engine, DiesAfterSending(OverBot(telegram_bot)), clock=clock).run_once()
     assert [d.status for d in deliveries(engine)] == ["sending"]
 
-    restarted = sender(engine, TelegramChannel(telegram_bot), clock=clock)
+    restarted = sender(engine, OverBot(telegram_bot), clock=clock)
     clock.advance(30)
     assert (await restarted.run_once()).sent == 0  # within the lease: maybe still being sent elsewhere
     clock.advance(120)

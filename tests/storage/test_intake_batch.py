@@ -12,7 +12,7 @@ from bot.storage.db import make_engine
 from bot.storage.intake import Outcome, record_callbacks
 from bot.storage.tables import CallbackRow, PaymentRow
 from tests.support import add_business, c2b
-from webhooks.daraja import build_record
+from webhooks.intake.records import build_record
 
 
 def test_a_mixed_batch_maps_every_row_back_to_its_callback(db_url):

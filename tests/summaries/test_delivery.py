@@ -13,12 +13,12 @@ from telegram import Bot
 
 from bot.assistant.messages import rendered
 from bot.assistant.summaries import render_scheduled
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram.sender import TelegramSender
 from bot.jobs.scheduler import queue_due
 from bot.storage.db import make_engine
 from bot.storage.tables import OutboxRow
 from tests.fakes.telegram_api import FakeTelegramApi
-from tests.jobs.outbox_support import sender
+from tests.jobs.outbox_support import OverBot, sender
 from tests.summaries.support import add_invoice, link_chat, local, random_payments, store
 
 pytestmark = pytest.mark.anyio
@@ -39,7 +39,7 @@ async def test_the_summary_arrives_as_a_photo(db_url, telegram_bot: Bot, fake_te
     assert digest is not None and digest.picture is None
     assert digest.text.splitlines()[1:] == ["Due today: 1 invoice, KES 1,500.00",
                                             "INV-0001 KES 1,500.00 due today"]
-    channel = TelegramChannel(telegram_bot)
+    channel = TelegramSender(telegram_bot)
     await channel.send("777", summary)
     photo = fake_telegram_api.last("sendPhoto")
     assert photo.params["chat_id"] == "777" and photo.params["caption"] == summary.text
@@ -55,7 +55,7 @@ async def test_the_outbox_sender_delivers_the_scheduled_summary_as_a_photo(db_ur
     business_id = store(engine, "600951", random_payments(6, DAY, 1, 10))
     link_chat(engine, business_id, "778")
     assert queue_due(engine, local(DAY, 20, 0), "summary.daily") == [(business_id, DAY)]
-    report = await sender(engine, TelegramChannel(telegram_bot)).run_once()
+    report = await sender(engine, OverBot(telegram_bot)).run_once()
     assert report.sent == 1, report
     photo = fake_telegram_api.last("sendPhoto")
     assert photo.params["chat_id"] == "778" and photo.params["caption"].startswith("Duka: Today, Fri 27 Nov")

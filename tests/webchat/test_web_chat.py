@@ -15,12 +15,12 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.bookkeeping.demo import DEMO_SHORTCODE
+from bot.channels.web import COOKIE
 from bot.storage.businesses import new_link_code
 from bot.storage.chat_tables import ChatLinkRow
 from bot.storage.db import unit_of_work
 from bot.storage.tables import BusinessRow, PaymentRow
 from tests.support import Service, add_business, c2b, running_service
-from webhooks.webchat import COOKIE
 
 pytestmark = pytest.mark.anyio
 PRODUCTION = {"env": "production", "web_chat": True, "secret_key": "k" * 40}
@@ -29,9 +29,8 @@ PRODUCTION = {"env": "production", "web_chat": True, "secret_key": "k" * 40}
 @asynccontextmanager
 async def web_service(db_url: str, tmp_path, **settings: Any) -> AsyncIterator[Service]:
     async with running_service(db_url, tmp_path, **settings) as svc:
-        web = svc.app.state.webchat
-        if web is not None:  # the simulator calls this very app, in process
-            web.transport = httpx.ASGITransport(app=svc.app)
+        # the simulator calls this very app, in process
+        svc.app.state.services.simulator_transport = httpx.ASGITransport(app=svc.app)
         yield svc
 
 

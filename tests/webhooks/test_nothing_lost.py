@@ -17,7 +17,7 @@ import pytest
 from bot.storage.db import make_engine
 from bot.storage.tables import PaymentRow
 from tests.support import add_business, c2b, count, payments, running_service
-from webhooks.spool import Spool, SpoolEntry
+from webhooks.intake.spool import Spool, SpoolEntry
 
 pytestmark = pytest.mark.anyio
 
@@ -93,7 +93,7 @@ async def test_database_outage_spools_acknowledges_and_replays_exactly_once(pg_u
         assert count(direct, PaymentRow) == 5
         await proxy.start()
         await _wait_for(lambda: count(direct, PaymentRow) == 10)
-        await _wait_for(lambda: svc.app.state.hesabu.spool.depth() == 0)
+        await _wait_for(lambda: svc.app.state.services.spool.depth() == 0)
         assert sorted(p.trans_id for p in payments(direct, shop.id)) == sorted(
             [f"AAA000000{i}" for i in range(5)] + [f"BBB000000{i}" for i in range(5)])
     await proxy.cut()

@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-import webhooks.runtime as runtime_module
-import webhooks.spool as spool_module
+import webhooks.intake.drain as drain_module
+import webhooks.intake.spool as spool_module
 from bot.storage.db import make_engine
 from bot.storage.tables import CallbackRow, OutboxRow, PaymentRow
 from tests.support import add_business, c2b, count, payments, running_service
 from tests.webhooks.test_nothing_lost import TcpProxy, _free_port, _wait_for
-from webhooks.spool import Spool, SpoolEntry
+from webhooks.intake.spool import Spool, SpoolEntry
+from webhooks.intake.targets import TARGETS_FILE
 
 pytestmark = pytest.mark.anyio
 
@@ -40,12 +41,12 @@ async def test_a_replay_cut_part_way_journals_every_entry_exactly_once(db_url, t
     entries += [SpoolEntry("c2b_confirmation", shop.id, b"not json", "127.0.0.1", now) for _ in range(50)]
     spool.append(entries)
     async with running_service(db_url, tmp_path) as svc:  # start-up replays the spool; cut it after one chunk
-        rt = svc.app.state.hesabu
+        rt = svc.app.state.services
     assert count(engine, PaymentRow) == 450 and _journal_rows(engine) == 500  # the start-up replay did it all
 
     spool.append([SpoolEntry("c2b_confirmation", shop.id, _body(f"RPM{i:07d}"), "127.0.0.1", now)
                   for i in range(450)] + [SpoolEntry("c2b_confirmation", shop.id, b"{}", "", now)] * 1)
-    real = runtime_module.record_callbacks
+    real = drain_module.record_callbacks
     calls = [0]
 
     def failing_after_one_chunk(conn, records, when):
@@ -54,14 +55,14 @@ async def test_a_replay_cut_part_way_journals_every_entry_exactly_once(db_url, t
             raise OSError("the database went away mid-replay")
         return real(conn, records, when)
 
-    monkeypatch.setattr(runtime_module, "record_callbacks", failing_after_one_chunk)
-    rt.spool = spool
+    monkeypatch.setattr(drain_module, "record_callbacks", failing_after_one_chunk)
+    rt.drain.spool = spool
     with pytest.raises(OSError):
-        rt.replay_spool()
+        rt.drain.drain()
     assert count(engine, PaymentRow) == 650  # the first chunk of 200 committed
-    monkeypatch.setattr(runtime_module, "record_callbacks", real)
-    rt.targets = {}  # and the in-memory cache lost every business: the replay reads them from the database
-    assert rt.replay_spool() == 451
+    monkeypatch.setattr(drain_module, "record_callbacks", real)
+    rt.targets.by_digest = {}  # and the in-memory cache lost every business: the replay reads them from the database
+    assert rt.drain.drain() == 451
     assert count(engine, PaymentRow) == 900 and _journal_rows(engine) == 951  # not 200 more
     with Session(engine) as session:  # each invalid body flagged to the owner once
         flagged = session.execute(select(func.count()).select_from(OutboxRow)
@@ -95,7 +96,7 @@ async def _outage_start(pg_url: str, tmp_path, *, saved: bool, monkeypatch) -> N
         async with running_service(proxied, tmp_path):
             pass
         await proxy.cut()
-        saved_list = (tmp_path / "spool" / runtime_module.TARGETS_FILE).read_text()
+        saved_list = (tmp_path / "spool" / TARGETS_FILE).read_text()
         assert shop.token not in saved_list  # digests only
     monkeypatch.setattr(spool_module, "UNVERIFIED_LIMIT", 3)
     async with running_service(proxied, tmp_path) as svc:  # started while the database is down
@@ -109,7 +110,7 @@ async def _outage_start(pg_url: str, tmp_path, *, saved: bool, monkeypatch) -> N
         await proxy.start()
         expected = 5 if saved else 3
         await _wait_for(lambda: count(direct, PaymentRow) == expected, within=20)
-        await _wait_for(lambda: svc.app.state.hesabu.spool.depth() == 0)
+        await _wait_for(lambda: svc.app.state.services.spool.depth() == 0)
         assert sorted(p.trans_id for p in payments(direct, shop.id)) == [f"OUT{i:07d}" for i in range(expected)]
         assert "STR0000001" not in {p.trans_id for p in payments(direct, shop.id)}
     await proxy.cut()

@@ -14,6 +14,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 from typer.testing import CliRunner
 
+from bot.channels.base import Channel
+from bot.channels.telegram.runtime import SORRY, TelegramChannel
 from bot.storage.businesses import new_link_code
 from bot.storage.chat_tables import ChatLinkRow, DeliveryRow
 from bot.storage.db import unit_of_work
@@ -22,7 +24,6 @@ from tests.fakes.telegram_api import FakeTelegramApi
 from tests.support import Service, add_business, c2b, running_service
 from webhooks.cli import app as cli
 from webhooks.routes.telegram import SECRET_HEADER
-from webhooks.telegram import SORRY, TelegramBridge
 
 pytestmark = pytest.mark.anyio
 SECRET = "s3cret_Token-123"
@@ -50,9 +51,10 @@ def telegram_settings(fake: FakeTelegramApi, secret: str | None = SECRET) -> dic
     return settings
 
 
-async def ready(svc: Service) -> TelegramBridge:
-    bridge: TelegramBridge = svc.app.state.telegram
+async def ready(svc: Service) -> TelegramChannel:
+    bridge: TelegramChannel = svc.app.state.services.telegram
     await asyncio.wait_for(bridge.ready.wait(), timeout=5)
+    assert isinstance(bridge, Channel) and bridge.name == "telegram"  # one Channel per provider
     return bridge
 
 
@@ -77,7 +79,7 @@ def delivery_status(svc: Service, delivery_id: int) -> str:
         return row.status if row is not None else ""
 
 
-async def post_update(svc: Service, bridge: TelegramBridge, update: dict[str, Any], secret: str = SECRET) -> int:
+async def post_update(svc: Service, bridge: TelegramChannel, update: dict[str, Any], secret: str = SECRET) -> int:
     response = await svc.client.post("/telegram", json=update, headers={SECRET_HEADER: secret})
     await asyncio.wait_for(bridge.application.update_queue.join(), timeout=15)  # a stuck update fails, not hangs
     return response.status_code
@@ -167,7 +169,7 @@ async def test_without_a_token_telegram_is_off(tmp_path) -> None:
 
     upgrade(db_url)
     async with running_service(db_url, tmp_path, telegram_webhook_secret=SECRET) as svc:
-        assert svc.app.state.telegram is None
+        assert svc.app.state.services.telegram is None
         response = await svc.client.post("/telegram", json={"update_id": 1}, headers={SECRET_HEADER: SECRET})
         assert response.status_code == 404
 

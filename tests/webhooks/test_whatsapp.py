@@ -16,6 +16,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from bot.channels.base import Channel
+from bot.channels.whatsapp.media import MediaSigner
+from bot.channels.whatsapp.runtime import WhatsAppChannel
 from bot.storage.businesses import new_link_code
 from bot.storage.chat_tables import ChatStateRow, DeliveryRow, InboundRow
 from bot.storage.db import make_engine, unit_of_work
@@ -23,9 +26,9 @@ from bot.storage.tables import PaymentRow
 from tests.fakes.twilio_http import RecordedRequest, RecordingTwilioHttp, outside_window, server_error, sign_form
 from tests.jobs.outbox_support import Clock, deliveries, queue_unknown_alert, sender
 from tests.support import Service, add_business, c2b, count, running_service
-from webhooks import whatsapp as whatsapp_module
+from webhooks import services as services_module
+from webhooks.services import build_whatsapp
 from webhooks.settings import Settings
-from webhooks.whatsapp import WhatsAppBridge, build_whatsapp
 
 pytestmark = pytest.mark.anyio
 SID = "AC" + "0" * 32
@@ -42,7 +45,7 @@ _sids = itertools.count(1)
 @pytest.fixture
 def twilio(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingTwilioHttp]:
     recorder = RecordingTwilioHttp()
-    monkeypatch.setattr(whatsapp_module, "twilio_http_client", lambda: recorder)
+    monkeypatch.setattr(services_module, "twilio_http_client", lambda: recorder)
     yield recorder
 
 
@@ -60,7 +63,7 @@ async def post(svc: Service, fields: dict[str, str] | list[tuple[str, str]], pat
                token: str = TOKEN, url: str | None = None) -> int:
     signed = sign_form(token, url or PUBLIC + path, fields)
     response = await svc.client.post(path, content=signed.body, headers=signed.headers)
-    await svc.app.state.whatsapp.drain()
+    await svc.app.state.services.whatsapp.drain()
     return response.status_code
 
 
@@ -96,7 +99,7 @@ async def test_only_a_valid_signature_over_the_public_url_is_processed(db_url, t
         assert count(svc.engine, InboundRow) == 0 and twilio.requests == []
 
         response = await svc.client.post("/whatsapp", content=signed.body, headers=signed.headers)
-        await svc.app.state.whatsapp.drain()
+        await svc.app.state.services.whatsapp.drain()
         assert response.status_code == 200
         assert response.text == '<?xml version="1.0" encoding="UTF-8"?><Response/>'
         assert response.headers["content-type"].startswith("application/xml")
@@ -119,7 +122,7 @@ async def test_without_twilio_credentials_the_routes_are_closed(tmp_path, twilio
     db_url = f"sqlite:///{tmp_path / 'off.db'}"
     upgrade(db_url)
     async with running_service(db_url, tmp_path, twilio_account_sid=SID, public_url=PUBLIC) as svc:
-        assert svc.app.state.whatsapp is None
+        assert svc.app.state.services.whatsapp is None
         signed = sign_form(TOKEN, PUBLIC + "/whatsapp", form("help"))
         for path in ("/whatsapp", "/whatsapp/status"):
             assert (await svc.client.post(path, content=signed.body, headers=signed.headers)).status_code == 404
@@ -164,8 +167,8 @@ async def test_a_failed_status_just_before_shutdown_wakes_the_outbox_and_the_app
     async with contextlib.AsyncExitStack() as stack:
         svc = await stack.enter_async_context(running_service(db_url, tmp_path, **wa_settings()))
         woken: list[bool] = []
-        wake = svc.app.state.whatsapp.on_released
-        svc.app.state.whatsapp.on_released = lambda: (woken.append(True), wake())
+        wake = svc.app.state.services.whatsapp.on_released
+        svc.app.state.services.whatsapp.on_released = lambda: (woken.append(True), wake())
         failed = {"MessageSid": "SM" + "9" * 32, "MessageStatus": "failed", "ErrorCode": code, "To": OWNER}
         assert await post(svc, failed, "/whatsapp/status") == 200
         assert woken == [True]
@@ -207,7 +210,7 @@ async def test_export_files_go_as_signed_expiring_media_urls(db_url, tmp_path, t
         assert (await svc.client.get(f"/media/{media_id}/{expiry}/{signature[:-2]}xx")).status_code == 404
         assert (await svc.client.get(f"/media/{media_id}/{int(expiry) + 60}/{signature}")).status_code == 404
         assert (await svc.client.get(f"/media/{media_id}x/{expiry}/{signature}")).status_code == 404
-        expired = svc.app.state.whatsapp.signer.url(media_id, int(datetime.now(UTC).timestamp()) - 1)
+        expired = svc.app.state.services.media_signer.url(media_id, int(datetime.now(UTC).timestamp()) - 1)
         assert (await svc.client.get(expired.removeprefix(PUBLIC))).status_code == 404
 
 
@@ -222,16 +225,17 @@ def _dispose_engines() -> Iterator[None]:
         _engines.pop().dispose()
 
 
-def outbox_bridge(db_url: str, twilio: RecordingTwilioHttp, templates: dict[str, str]) -> WhatsAppBridge:
+def outbox_bridge(db_url: str, twilio: RecordingTwilioHttp, templates: dict[str, str]) -> WhatsAppChannel:
     settings = Settings(database_url=db_url, **wa_settings(twilio_templates=templates))
     engine = make_engine(db_url)
     _engines.append(engine)
-    bridge = build_whatsapp(settings, engine)
+    bridge = build_whatsapp(settings, engine, MediaSigner(settings.secret_key.get_secret_value(), settings.public_url))
     assert bridge is not None
+    assert isinstance(bridge, Channel) and bridge.name == "whatsapp"
     return bridge
 
 
-def owner_chat(bridge: WhatsAppBridge, last_wrote: timedelta | None) -> int:
+def owner_chat(bridge: WhatsAppChannel, last_wrote: timedelta | None) -> int:
     """A business with OWNER linked, who last wrote `last_wrote` ago (None: never)."""
     shop = add_business(bridge.engine, "600400")
     from bot.storage.chat_tables import ChatLinkRow
@@ -281,7 +285,7 @@ async def test_window_closed_uses_the_template_or_holds_until_the_owner_writes(
 
 
 def _inbound(text: str) -> Any:
-    from bot.channels.whatsapp import inbound_from_form
+    from bot.channels.whatsapp.inbound import inbound_from_form
 
     return inbound_from_form(form(text))
 
@@ -311,7 +315,7 @@ async def test_63016_reported_by_status_callback_sends_again_as_template(db_url,
         shop = add_business(svc.engine, "600400")
         await post(svc, form(f"start {link(svc.engine, shop.id)}"))
         queue_unknown_alert(svc.engine, shop.id, 1)
-        svc.app.state.outbox.wake()
+        svc.app.state.services.outbox.wake()
         delivery = (await eventually(lambda: [d for d in deliveries(svc.engine) if d.status == "sent"]))[0]
         assert "Body" in sent(twilio)[-1].data
 

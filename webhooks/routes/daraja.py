@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
-
-from fastapi import Depends, Request
+from typing import Any
 
 from bot.storage.businesses import CallbackTarget
 from bot.storage.invoices_lookup import reference_is_known
-from webhooks.daraja import build_record
-from webhooks.edge import forwarded_client, is_allowed
-from webhooks.runtime import Runtime
+from webhooks.deps import forwarded_client, is_allowed
+from webhooks.intake.records import build_record
+from webhooks.services import Services
+from webhooks.urls import match_callback_path
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -28,7 +26,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_PATH = re.compile(r"^/(?:(c2b)/([^/]+)/(validation|confirmation)|(stk)/([^/]+)/callback)$")
 ACCEPTED: dict[str, Any] = {"ResultCode": 0, "ResultDesc": "Accepted"}
 VALIDATION_ACCEPTED = {"ResultCode": "0", "ResultDesc": "Accepted"}
 VALIDATION_REJECT_ACCOUNT = {"ResultCode": "C2B00012", "ResultDesc": "Rejected"}
@@ -40,13 +37,6 @@ def _encoded(body: dict[str, Any]) -> bytes:
 
 ACCEPTED_BODY = _encoded(ACCEPTED)
 _VALIDATION_BODIES = {True: _encoded(VALIDATION_ACCEPTED), False: _encoded(VALIDATION_REJECT_ACCOUNT)}
-
-
-def runtime(request: Request) -> Runtime:
-    return request.app.state.hesabu  # type: ignore[no-any-return]
-
-
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
 class Refused(Exception):
@@ -62,63 +52,62 @@ class DarajaCallbacks:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = _PATH.match(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        found = match_callback_path(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
         if found is None:
             await self.app(scope, receive, send)
             return
-        source = "stk" if found.group(4) else f"c2b_{found.group(3)}"
-        token = found.group(2) or found.group(5)
-        rt: Runtime = scope["app"].state.hesabu
+        source, token = found
+        svc: Services = scope["app"].state.services
         try:
-            status, body = await answer_callback(rt, source, token, scope, receive)
+            status, body = await answer_callback(svc, source, token, scope, receive)
         except Refused as refused:
             status, body = refused.status, _encoded({"detail": refused.detail})
         await _respond(send, status, body)
 
 
-async def answer_callback(rt: Runtime, source: str, token: str, scope: Scope, receive: Receive) -> tuple[int, bytes]:
+async def answer_callback(svc: Services, source: str, token: str, scope: Scope, receive: Receive) -> tuple[int, bytes]:
     """Allow-list, then the token (404 stores nothing), then the body with its size limit; store; answer."""
     headers = dict(scope["headers"])
     peer = scope["client"][0] if scope.get("client") else ""
     forwarded = headers.get(b"x-forwarded-for")
     address = forwarded_client(peer, forwarded.decode("latin-1") if forwarded else None,
-                               rt.settings.trusted_proxy_networks)
-    if not is_allowed(address, rt.settings.callback_allow_networks):
+                               svc.settings.trusted_proxy_networks)
+    if not is_allowed(address, svc.settings.callback_allow_networks):
         raise Refused(403, "forbidden")
-    target = await rt.target_for(token)
-    if target is None and not rt.targets_fresh:  # cannot tell whose: keep it (bounded) rather than lose it
-        body = await _read_body(receive, headers.get(b"content-length"), rt.settings.max_callback_bytes)
-        return await _unverified(rt, source, token, body, address)
+    target = await svc.targets.target_for(token)
+    if target is None and not svc.targets.fresh:  # cannot tell whose: keep it (bounded) rather than lose it
+        body = await _read_body(receive, headers.get(b"content-length"), svc.settings.max_callback_bytes)
+        return await _unverified(svc, source, token, body, address)
     if target is None:
         raise Refused(404, "not found")
-    body = await _read_body(receive, headers.get(b"content-length"), rt.settings.max_callback_bytes)
+    body = await _read_body(receive, headers.get(b"content-length"), svc.settings.max_callback_bytes)
     record = build_record(source, target, body, address, datetime.now(UTC))
-    stored = await rt.writer.submit(record)
+    stored = await svc.writer.submit(record)
     if source == "c2b_validation":
-        return 200, _VALIDATION_BODIES[await _accept_account(rt, target, record.payment)]
+        return 200, _VALIDATION_BODIES[await _accept_account(svc, target, record.payment)]
     if not stored.durable:
         raise Refused(503, "cannot store the callback now")
     return 200, ACCEPTED_BODY
 
 
-async def _unverified(rt: Runtime, source: str, token: str, body: bytes, address: str) -> tuple[int, bytes]:
+async def _unverified(svc: Services, source: str, token: str, body: bytes, address: str) -> tuple[int, bytes]:
     """The database is away and the token is not in the saved list: a validation is accepted (as any doubt
     is), a confirmation or STK result is spooled unverified; 503 once the spool's bound for those is reached."""
     if source == "c2b_validation":
         return 200, _VALIDATION_BODIES[True]
-    if not await asyncio.to_thread(rt.spool_unverified, source, token, body, address, datetime.now(UTC)):
+    if not await asyncio.to_thread(svc.writer.spool_unverified, source, token, body, address, datetime.now(UTC)):
         raise Refused(503, "cannot store the callback now")
     return 200, ACCEPTED_BODY
 
 
-async def _accept_account(rt: Runtime, target: CallbackTarget, payment: Any) -> bool:
+async def _accept_account(svc: Services, target: CallbackTarget, payment: Any) -> bool:
     """Accept by default (register `Completed` so an outage never blocks a sale); a business that asked for
     it refuses account numbers it does not know. Any doubt (database slow or away) accepts."""
     if not target.reject_unknown_accounts or payment is None:
         return True
     try:
         return await asyncio.wait_for(
-            asyncio.to_thread(reference_is_known, rt.engine, target.business_id, payment.reference), timeout=2.0)
+            asyncio.to_thread(reference_is_known, svc.engine, target.business_id, payment.reference), timeout=2.0)
     except Exception:  # noqa: BLE001 - fail open, as Safaricom's own Completed default does
         return True
 

@@ -1,5 +1,5 @@
 """`GET /media/{id}/{expiry}/{signature}`: pictures and files Hesabu sends by URL (Twilio fetches them).
-The URL is signed with HESABU_SECRET_KEY and expires (webhooks.whatsapp.MediaSigner); the content is in the
+The URL is signed with HESABU_SECRET_KEY and expires (bot.channels.whatsapp.media.MediaSigner); the content is in the
 database, so any process serves it. Anything wrong answers 404, the same for a bad signature and a missing
 file, so the route tells a prober nothing.
 """
@@ -9,25 +9,23 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Response
 from sqlmodel import Session
 
 from bot.storage.whatsapp import media_of
-from webhooks.whatsapp import MediaSigner
+from webhooks.deps import ServicesDep
 
 router = APIRouter()
 
 
 @router.get("/media/{media_id}/{expiry}/{signature}")
-async def media(request: Request, media_id: str, expiry: int, signature: str) -> Response:
-    rt = request.app.state.hesabu
-    signer = MediaSigner(rt.settings.secret_key.get_secret_value(), rt.settings.public_url)
+async def media(svc: ServicesDep, media_id: str, expiry: int, signature: str) -> Response:
     now = datetime.now(UTC)
-    if not signer.valid(media_id, expiry, signature, now):
+    if not svc.media_signer.valid(media_id, expiry, signature, now):
         raise HTTPException(status_code=404, detail="not found")
 
     def load() -> tuple[bytes, str, str] | None:
-        with Session(rt.engine) as session:
+        with Session(svc.engine) as session:
             row = media_of(session, media_id, now)
             return (row.content, row.mime, row.filename) if row is not None else None
 

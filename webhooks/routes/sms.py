@@ -19,12 +19,11 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from bot.logs import get_logger
 from bot.mpesa.forwarders import ForwardIgnored, read_forwarded
 from bot.storage.forwarding import forwarding_of
-from webhooks.edge import read_limited_body
-from webhooks.logs import get_logger
-from webhooks.runtime import Runtime
-from webhooks.sms import build_sms_record, is_forwarded_from_mpesa
+from webhooks.deps import ServicesDep, read_limited_body
+from webhooks.intake.sms import build_sms_record, is_forwarded_from_mpesa
 
 router = APIRouter()
 log = get_logger("sms.webhook")
@@ -47,14 +46,13 @@ def _signature_ok(key: str | None, body: bytes, signature: str, timestamp: str, 
 
 
 @router.post("/sms/{token}")
-async def sms_forwarded(token: str, request: Request) -> JSONResponse:
-    rt: Runtime = request.app.state.hesabu
-    target = await rt.target_for(token)
+async def sms_forwarded(token: str, request: Request, svc: ServicesDep) -> JSONResponse:
+    target = await svc.targets.target_for(token)
     if target is None:
         raise HTTPException(status_code=404, detail="not found")
-    body = await read_limited_body(request, rt.settings.max_callback_bytes)
+    body = await read_limited_body(request, svc.settings.max_callback_bytes)
     signature = request.headers.get(SIGNATURE_HEADER)
-    forwarding = await asyncio.to_thread(forwarding_of, rt.engine, target.business_id)
+    forwarding = await asyncio.to_thread(forwarding_of, svc.engine, target.business_id)
     timestamp = request.headers.get(TIMESTAMP_HEADER, "")
     if (signature is not None or forwarding.require_signature) and not _signature_ok(
             forwarding.signing_key, body, signature or "", timestamp, time.time()):
@@ -64,7 +62,7 @@ async def sms_forwarded(token: str, request: Request) -> JSONResponse:
         log.info("sms.ignored", business_id=target.business_id)
         return JSONResponse({"status": "ignored"})
     address = request.client.host if request.client else ""
-    stored = await rt.writer.submit(build_sms_record(target, body, address, datetime.now(UTC)))
+    stored = await svc.writer.submit(build_sms_record(target, body, address, datetime.now(UTC)))
     if not stored.durable:
         raise HTTPException(status_code=503, detail="cannot store the message now")
     return JSONResponse({"status": "accepted"})

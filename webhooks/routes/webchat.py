@@ -22,14 +22,14 @@ from fastapi import Path as FastPath
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from bot.channels.web import COOKIE, WebChannel
+from bot.logs import get_logger
 from bot.storage.businesses import shortcodes_of
 from bot.storage.db import unit_of_work
 from bot.storage.tables import BusinessRow
 from bot.storage.web_chat import invoices_to_pay, message_file, messages_since
-from webhooks.edge import load_json, read_limited_body
-from webhooks.logs import get_logger
-from webhooks.simulator import SimulatedPayment, morning_burst, post_payment
-from webhooks.webchat import COOKIE, WebChat
+from webhooks.deps import ServicesDep, load_json, read_limited_body
+from webhooks.dev.simulator import SimulatedPayment, morning_burst, post_payment
 
 router = APIRouter()
 log = get_logger("webchat.routes")
@@ -43,14 +43,14 @@ MAX_ID = 2**63 - 1  # the largest id a BIGINT column holds
 Body = TypeVar("Body", bound=BaseModel)
 
 
-def web_chat(request: Request) -> WebChat:
-    web: WebChat | None = getattr(request.app.state, "webchat", None)
+def web_chat(svc: ServicesDep) -> WebChannel:
+    web = svc.web
     if web is None:
         raise HTTPException(status_code=404, detail="not found")
     return web
 
 
-WebDep = Annotated[WebChat, Depends(web_chat)]
+WebDep = Annotated[WebChannel, Depends(web_chat)]
 
 
 def chat_id(request: Request, web: WebDep) -> str:
@@ -72,7 +72,7 @@ def _page(name: str, replacements: dict[str, str] | None = None, status: int = 2
                                                            "Referrer-Policy": "no-referrer"})
 
 
-def _with_cookie(response: Response, web: WebChat, chat: str) -> Response:
+def _with_cookie(response: Response, web: WebChannel, chat: str) -> Response:
     response.set_cookie(COOKIE, web.cookie_for(chat), max_age=400 * 24 * 3600, httponly=True, samesite="lax",
                         secure=web.secure_cookie, path="/chat")
     return response
@@ -225,7 +225,7 @@ class PaymentBody(BaseModel):
     phone: str = Field(default="", max_length=20)
 
 
-def _payer(web: WebChat, chat: str) -> tuple[str, str, int, str]:
+def _payer(web: WebChannel, chat: str) -> tuple[str, str, int, str]:
     """(token, shortcode, business id, timezone) of the business this chat works on; 409 when none."""
     with unit_of_work(web.engine) as session:
         business = web.current_business(session, chat)
@@ -236,20 +236,21 @@ def _payer(web: WebChat, chat: str) -> tuple[str, str, int, str]:
     return row.callback_token, codes[0], row.id or 0, row.timezone
 
 
-def _base_url(web: WebChat, request: Request) -> str:
+def _base_url(request: Request) -> str:
     """HESABU_PUBLIC_URL when it was set, else the origin this page was loaded from (it reaches this server)."""
-    if "public_url" in web.settings.model_fields_set:
-        return web.settings.public_url
+    settings = request.app.state.services.settings
+    if "public_url" in settings.model_fields_set:
+        return str(settings.public_url)
     return str(request.base_url)
 
 
-async def _post(web: WebChat, request: Request, chat: str, payments: list[SimulatedPayment]) -> list[dict[str, Any]]:
+async def _post(web: WebChannel, request: Request, chat: str, payments: list[SimulatedPayment]) -> list[dict[str, Any]]:
     token, shortcode, _, _ = await asyncio.to_thread(_payer, web, chat)
     posted = []
-    async with httpx.AsyncClient(transport=web.transport) as client:
+    async with httpx.AsyncClient(transport=request.app.state.services.simulator_transport) as client:
         for payment in payments:
             try:
-                result = await post_payment(client, _base_url(web, request), token, shortcode, payment)
+                result = await post_payment(client, _base_url(request), token, shortcode, payment)
             except httpx.HTTPError as exc:
                 log.warning("webchat.simulate_failed", error=type(exc).__name__)
                 raise HTTPException(status_code=502, detail="could not reach this server's callback URL") from exc
@@ -258,7 +259,7 @@ async def _post(web: WebChat, request: Request, chat: str, payments: list[Simula
     return posted
 
 
-def _simulator(web: WebChat) -> WebChat:
+def _simulator(web: WebChannel) -> WebChannel:
     if not web.simulator:
         raise HTTPException(status_code=404, detail="not found")
     return web

@@ -1,4 +1,4 @@
-"""The Telegram channel: replies out through python-telegram-bot, updates in as InboundMessage.
+"""Replies out through python-telegram-bot (the channel itself is bot.channels.telegram.runtime).
 
 Text is sent as HTML with everything escaped (the assistant writes plain text), choices become an
 inline keyboard, `edit_ref` edits the earlier message in place, pictures and documents are
@@ -15,12 +15,10 @@ from typing import TypeVar
 
 from telegram import (
     Bot,
-    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
     Message,
-    MessageEntity,
     Update,
 )
 from telegram.constants import MessageLimit, ParseMode
@@ -36,7 +34,7 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.assistant.messages import MAX_CHOICE_DATA_BYTES, Attachment, Choice, InboundMessage, Reply
+from bot.assistant.messages import MAX_CHOICE_DATA_BYTES, Choice, Reply
 from bot.channels.base import RetryLater, SentRef, Undeliverable, split_text
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -47,10 +45,8 @@ BAD_TOKEN_RETRY_SECONDS = 600.0
 _T = TypeVar("_T")
 
 
-class TelegramChannel:
-    """`Channel` over a PTB `Bot` (use `application.bot`; it must be initialised, e.g. `async with bot:`)."""
-
-    name = "telegram"
+class TelegramSender:
+    """Sends a `Reply` over a PTB `Bot` (use `application.bot`; it must be initialised, e.g. `async with bot:`)."""
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
@@ -159,66 +155,6 @@ def retry_after_seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value = exc.retry_after
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
-
-
-def inbound_from_update(update: Update) -> InboundMessage | None:
-    """The InboundMessage in a Telegram update, or None for updates the assistant does not handle."""
-    external_id = str(update.update_id)
-    if update.callback_query is not None:
-        return _from_callback(update.callback_query, external_id)
-    message = update.message
-    if message is None:
-        return None
-    text = message.text or message.caption or ""
-    attachment = _attachment(message)
-    if not text and attachment is None:
-        return None
-    return InboundMessage(
-        channel="telegram",
-        chat_id=str(message.chat.id),
-        sender_name=_sender_name(message),
-        text=_strip_bot_mention(message, text),
-        attachment=attachment,
-        external_id=external_id,
-    )
-
-
-def _from_callback(query: CallbackQuery, external_id: str) -> InboundMessage | None:
-    if query.data is None or query.message is None:
-        return None  # inline-mode or game queries: not ours
-    return InboundMessage(
-        channel="telegram",
-        chat_id=str(query.message.chat.id),
-        sender_name=query.from_user.full_name,
-        text="",
-        choice=query.data,
-        message_ref=str(query.message.message_id),
-        external_id=external_id,
-    )
-
-
-def _sender_name(message: Message) -> str:
-    if message.from_user is not None:
-        return message.from_user.full_name
-    return message.chat.effective_name or ""
-
-
-def _strip_bot_mention(message: Message, text: str) -> str:
-    """`/help@hesabu_bot args` (how commands look in groups) -> `/help args`."""
-    for entity in message.entities:
-        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
-            command = text[: entity.length]
-            return command.split("@", 1)[0] + text[entity.length :]
-    return text
-
-
-def _attachment(message: Message) -> Attachment | None:
-    if message.photo:
-        return Attachment(kind="photo", ref=message.photo[-1].file_id, mime="image/jpeg")
-    if message.document is not None:
-        doc = message.document
-        return Attachment(kind="document", ref=doc.file_id, mime=doc.mime_type, filename=doc.file_name)
-    return None
 
 
 def build_telegram_application(token: str, base_url: str = DEFAULT_API_URL, *, webhook: bool = True) -> Application:

@@ -1,4 +1,4 @@
-"""From a forwarded-SMS body to a `CallbackRecord`, like webhooks.daraja does for Daraja bodies: the forwarder's
+"""From a forwarded-SMS body to a `CallbackRecord`, like webhooks.intake.records does for Daraja bodies: the forwarder's
 shape read (bot.mpesa.forwarders), then the M-PESA message (bot.mpesa.sms). The body is kept exactly as received
 whatever became of it; the spool replays it through here too."""
 

@@ -9,15 +9,33 @@ customers really type them: `inv 2`, `INV0003`, a first name, a phone number, no
 from __future__ import annotations
 
 import random
+import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import httpx
 
+from bot.ledger.phones import normalise_phone, phone_sha256
 from bot.ledger.references import digits_key
 from bot.storage.web_chat import InvoiceToPay
-from webhooks.cli import c2b_body
+from webhooks.urls import callback_url
+
+
+def c2b_body(shortcode: str, amount: str, ref: str, phone: str, name: str, now: datetime) -> dict[str, str]:
+    """A C2B v1 confirmation as Daraja sends it today: strings everywhere, the phone hashed."""
+    canonical = normalise_phone(phone) or "254708374149"
+    names = (name.split() + ["", "", ""])[:3]
+    trans_id = "".join(random.choices(string.ascii_uppercase + string.digits, k=10))  # noqa: S311
+    local = now.astimezone(ZoneInfo("Africa/Nairobi"))
+    return {
+        "TransactionType": "Pay Bill" if ref else "Buy Goods", "TransID": trans_id,
+        "TransTime": local.strftime("%Y%m%d%H%M%S"), "TransAmount": amount, "BusinessShortCode": shortcode,
+        "BillRefNumber": ref, "InvoiceNumber": "", "OrgAccountBalance": "", "ThirdPartyTransID": "",
+        "MSISDN": phone_sha256(canonical), "FirstName": names[0].upper(), "MiddleName": names[1].upper(),
+        "LastName": names[2].upper(),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +57,7 @@ async def post_payment(client: httpx.AsyncClient, base_url: str, token: str, sho
                        payment: SimulatedPayment) -> Posted:
     """One C2B confirmation to this server's own endpoint, as Daraja would post it."""
     body = c2b_body(shortcode, f"{payment.amount:.2f}", payment.ref, payment.phone, payment.name, payment.paid_at)
-    response = await client.post(f"{base_url.rstrip('/')}/c2b/{token}/confirmation", json=body, timeout=10)
+    response = await client.post(callback_url(base_url, token, "c2b_confirmation"), json=body, timeout=10)
     return Posted(body["TransID"], response.status_code)
 
 

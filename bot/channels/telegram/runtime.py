@@ -1,12 +1,13 @@
-"""Telegram inside our ASGI app: the PTB Application built and run in the lifespan, updates to the assistant.
+"""The Telegram channel: the PTB Application run inside our ASGI app, updates to the assistant, and the
+`Channel` (name "telegram") the outbox sender delivers through.
 
 With HESABU_TELEGRAM_WEBHOOK_SECRET set, Telegram posts to `POST /telegram` (webhooks.routes.telegram) and
 the route puts the update on PTB's queue; without it PTB's Updater long-polls getUpdates, so a laptop needs
 no public URL. Either way one PTB handler takes every update:
   inbound_from_update -> (thread) unit_of_work + handle_message, committed -> acknowledge a tapped button
-  -> each Reply through the TelegramChannel (edit_ref edits the tapped message).
+  -> each Reply through the TelegramSender (edit_ref edits the tapped message).
 Start-up never blocks the service on Telegram: `initialize()` (getMe) is retried in the background, and the
-bridge answers the outbox sender with RetryLater until it is ready.
+channel answers the outbox sender with RetryLater until it is ready.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from bot.assistant.conversation import handle_message
 from bot.assistant.limits import ChatRateLimit
 from bot.assistant.messages import InboundMessage, Reply, rendered
 from bot.channels.base import ChannelError, RetryLater, SentRef
-from bot.channels.telegram import TelegramChannel, build_telegram_application, inbound_from_update
+from bot.channels.telegram.inbound import inbound_from_update
+from bot.channels.telegram.sender import TelegramSender, build_telegram_application
+from bot.logs import get_logger
 from bot.storage.db import unit_of_work
-from webhooks.logs import get_logger
-from webhooks.settings import Settings
 
 log = get_logger("telegram")
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
@@ -40,8 +41,8 @@ SORRY = Reply("Sorry, something went wrong on our side. Please try again in a mi
 Handler = Callable[[Session, InboundMessage, datetime], list[Reply]]
 
 
-class TelegramBridge:
-    """The running Telegram side. Also a `Channel` (name "telegram") for the outbox sender."""
+class TelegramChannel:
+    """The running Telegram side, and the `Channel` named "telegram" for the outbox sender."""
 
     name = "telegram"
 
@@ -54,7 +55,7 @@ class TelegramBridge:
         self.handler = handler or partial(handle_message, limit=ChatRateLimit(), render=False)
         self.poll_timeout = poll_timeout
         self.retry_every = retry_every
-        self.channel = TelegramChannel(application.bot)
+        self.sender = TelegramSender(application.bot)
         self.ready = asyncio.Event()
         self._starter: asyncio.Task[None] | None = None
         application.add_handler(TypeHandler(Update, self._on_update))
@@ -95,7 +96,7 @@ class TelegramBridge:
     async def send(self, chat_id: str, reply: Reply) -> SentRef:
         if not self.ready.is_set():
             raise RetryLater(self.retry_every, "telegram is not started yet")
-        return await self.channel.send(chat_id, reply)
+        return await self.sender.send(chat_id, reply)
 
     # --- updates -------------------------------------------------------------------------------------------
     async def put(self, update: Update) -> None:
@@ -113,7 +114,7 @@ class TelegramBridge:
         await self._acknowledge(update)
         for reply in replies:
             try:
-                await self.channel.send(msg.chat_id, reply)
+                await self.sender.send(msg.chat_id, reply)
             except ChannelError as exc:  # the person sees nothing more; they can ask again
                 log.warning("telegram.reply_failed", update_id=update.update_id, error=str(exc)[:200])
                 break
@@ -125,7 +126,7 @@ class TelegramBridge:
 
     async def _acknowledge(self, update: Update) -> None:
         try:
-            await self.channel.acknowledge(update)
+            await self.sender.acknowledge(update)
         except ChannelError as exc:  # a spinner left turning is not worth failing the update for
             log.info("telegram.ack_failed", update_id=update.update_id, error=type(exc).__name__)
 
@@ -138,18 +139,7 @@ class TelegramBridge:
         if isinstance(update, Update) and update.effective_chat is not None:
             await self._acknowledge(update)
             with contextlib.suppress(ChannelError):
-                await self.channel.send(str(update.effective_chat.id), SORRY)
-
-
-def build_bridge(settings: Settings, engine: Engine, **kwargs: Any) -> TelegramBridge | None:
-    """The bridge when HESABU_TELEGRAM_TOKEN is set, else None (Telegram off)."""
-    token = settings.telegram_token.get_secret_value().strip() if settings.telegram_token else ""
-    if not token:
-        return None
-    quiet_http_logs()
-    webhook = webhook_secret(settings) is not None
-    application = build_telegram_application(token, settings.telegram_api_url, webhook=webhook)
-    return TelegramBridge(application, engine, webhook=webhook, **kwargs)
+                await self.sender.send(str(update.effective_chat.id), SORRY)
 
 
 def quiet_http_logs() -> None:
@@ -160,23 +150,10 @@ def quiet_http_logs() -> None:
         logger.setLevel(max(logger.level, floor))
 
 
-def webhook_secret(settings: Settings) -> str | None:
-    """The webhook secret, or None when unset or blank (then the webhook route stays closed)."""
-    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else ""
-    return secret or None
-
-
-async def set_webhook(settings: Settings) -> dict[str, Any]:
-    """Point Telegram at HESABU_PUBLIC_URL + /telegram with our secret; returns getWebhookInfo's answer."""
-    token = settings.telegram_token.get_secret_value().strip() if settings.telegram_token else ""
-    if not token:
-        raise ValueError("HESABU_TELEGRAM_TOKEN is not set")
-    secret = webhook_secret(settings)
-    if secret is None:
-        raise ValueError("HESABU_TELEGRAM_WEBHOOK_SECRET is not set (without it the bot uses long polling)")
-    url = settings.public_url.rstrip("/") + "/telegram"
+async def set_webhook(token: str, api_url: str, url: str, secret: str) -> dict[str, Any]:
+    """Point Telegram at `url` (HESABU_PUBLIC_URL + /telegram) with our secret; returns getWebhookInfo's answer."""
     quiet_http_logs()
-    application = build_telegram_application(token, settings.telegram_api_url)
+    application = build_telegram_application(token, api_url)
     async with application.bot as bot:
         ok = await bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
         info = await bot.get_webhook_info()

@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from bot.bookkeeping.processing import claim_unprocessed, process_payment
+from bot.jobs.matching import MatchingWorker
 from bot.storage.db import make_engine, unit_of_work
 from bot.storage.tables import MatchDecisionRow, OutboxRow, PaymentRow
 from tests.bookkeeping.book_support import make_book, receive
 from tests.support import add_business, c2b, running_service
-from webhooks.processing import PaymentProcessor
 
 
 def count(engine, model) -> int:
@@ -30,7 +30,7 @@ async def test_a_stored_callback_is_matched_after_the_ack_with_one_outbox_row(db
         shop = add_business(svc.engine, "600300")
         response = await svc.client.post(f"/c2b/{shop.token}/confirmation", json=c2b("TXLIVE0001", "600300"))
         assert response.status_code == 200
-        processor: PaymentProcessor = svc.app.state.processor
+        processor: MatchingWorker = svc.app.state.services.matcher
         deadline = time.monotonic() + 15  # waits on conditions, each bounded: a lost wake fails, never hangs
         while count(svc.engine, OutboxRow) != 1:
             assert time.monotonic() < deadline, "the stored callback was never matched"
@@ -52,7 +52,7 @@ def test_the_sweep_picks_up_a_payment_matching_never_saw(db_url):
     engine = make_engine(db_url)
     book = make_book(engine)
     payment_id = receive(book, "TXSWEEP01", "2500.00", "INV-0001")  # stored, nobody woken: a crash after commit
-    processor = PaymentProcessor(engine, min_age=timedelta(0))
+    processor = MatchingWorker(engine, min_age=timedelta(0))
     assert processor.sweep() == 1
     assert processor.sweep() == 0
     with Session(engine) as session:
@@ -91,7 +91,7 @@ def test_two_claimers_on_postgresql_never_process_one_payment_twice(pg_url):
         assert process_payment(late, payment_id, datetime.now(UTC)) is None
     # many payments, four sweeping workers at once: each payment decided and alerted exactly once
     ids = [receive(book, f"TXMANY{n:04d}", "100.00", f"INV-000{n % 4 + 1}") for n in range(40)]
-    processors = [PaymentProcessor(engine, min_age=timedelta(0)) for _ in range(4)]
+    processors = [MatchingWorker(engine, min_age=timedelta(0)) for _ in range(4)]
     threads = [threading.Thread(target=p.sweep) for p in processors]
     for t in threads:
         t.start()
@@ -111,7 +111,7 @@ def _stored_burst(book, n: int, prefix: str) -> list[int]:
     from bot.storage.businesses import CallbackTarget
     from bot.storage.intake import record_callbacks
     from tests.bookkeeping.book_support import STRANGER, body
-    from webhooks.daraja import build_record
+    from webhooks.intake.records import build_record
 
     target = CallbackTarget(book.shop.id, book.shop.token, frozenset({book.shop.shortcode}), "paybill", False)
     now = datetime.now(UTC)
@@ -126,7 +126,7 @@ def test_after_a_restart_the_whole_backlog_drains_in_one_sweep(db_url):
     engine = make_engine(db_url)
     book = make_book(engine)
     ids = _stored_burst(book, 450, "TXBACK")
-    processor = PaymentProcessor(engine, min_age=timedelta(0))
+    processor = MatchingWorker(engine, min_age=timedelta(0))
     assert processor.sweep() == len(ids) == 450  # not 200 now and the rest 30 s at a time
     with Session(engine) as session:
         assert session.execute(select(func.count()).select_from(PaymentRow)
@@ -140,10 +140,10 @@ async def test_a_sustained_burst_of_callbacks_does_not_starve_matching(db_url):
     book = make_book(engine)
     ids = _stored_burst(book, 64, "TXSTRV")
     # the callback writer is busy the whole time, and each batch would defer up to a minute
-    processor = PaymentProcessor(engine, intake_busy=lambda: True, max_defer=60.0)
+    processor = MatchingWorker(engine, intake_busy=lambda: True, max_defer=60.0)
     await processor.start()
     try:
-        processor.wake(ids)
+        processor.due.put(ids)
         await asyncio.wait_for(processor.idle(), timeout=30)
     finally:
         await processor.stop()

@@ -1,4 +1,4 @@
-"""WhatsApp through Twilio inside our app: inbound forms to the assistant, replies and outbox messages out.
+"""The WhatsApp channel through Twilio: inbound forms to the assistant, replies and outbox messages out.
 
 Inbound (`POST /whatsapp`, webhooks.routes.whatsapp, signature already verified):
   inbound_from_form -> (thread) unit_of_work: handle_message (de-duplicated by MessageSid, so Twilio's retries
@@ -8,7 +8,7 @@ Replies go by REST rather than in the TwiML answer so every message takes one pa
 by signed URL, 1600-character pieces, status callbacks, 429/5xx retried) and Twilio gets its answer within
 its 15-second timeout whatever the reply needs to publish.
 
-Outbound from the outbox (the bridge is the outbox sender's `whatsapp` Channel): a message the business
+Outbound from the outbox (this is the outbox sender's `whatsapp` Channel): a message the business
 starts (`Reply.kind` set) goes free-form while the chat's 24-hour window is open; outside it, or when Twilio
 answers 63016, it goes as the template configured for its kind (HESABU_TWILIO_TEMPLATES), and without one it
 is `held` until the chat writes again, when the owner is told and the held messages are released.
@@ -17,30 +17,23 @@ is `held` until the chat writes again, when the owner is told and the held messa
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
-from twilio.http import HttpClient
 
 from bot.assistant.conversation import handle_message
 from bot.assistant.limits import ChatRateLimit
 from bot.assistant.messages import InboundMessage, Reply, rendered
 from bot.channels.base import ChannelError, Held, RetryLater, SentRef
-from bot.channels.whatsapp import OutsideWindow, WhatsAppChannel, build_twilio_client, template_variables
+from bot.channels.whatsapp.sender import OutsideWindow, WhatsAppSender, template_variables
+from bot.logs import get_logger
 from bot.storage.db import unit_of_work, write_gate
-from bot.storage.whatsapp import release_held, remember_offered, store_media, window_open
-from webhooks.logs import get_logger
-from webhooks.settings import Settings
+from bot.storage.whatsapp import release_held, remember_offered, window_open
 
 log = get_logger("whatsapp")
-MEDIA_TTL = timedelta(hours=24)
 REPLY_ATTEMPTS = 3
 Handler = Callable[[Session, InboundMessage, datetime], list[Reply]]
 
@@ -55,50 +48,29 @@ def held_notice(count: int) -> Reply:
                  "24 hours of your last message). They follow now.")
 
 
-class MediaSigner:
-    """Media URLs `{public}/media/{id}/{expiry}/{signature}`: HMAC-SHA256 with HESABU_SECRET_KEY over id and
-    expiry (unix seconds), so a URL can be neither guessed nor stretched past its expiry."""
-
-    def __init__(self, secret_key: str, public_url: str) -> None:
-        self.key = secret_key.encode()
-        self.public_url = public_url.rstrip("/")
-
-    def signature(self, media_id: str, expiry: int) -> str:
-        mac = hmac.new(self.key, f"media:{media_id}:{expiry}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
-
-    def url(self, media_id: str, expiry: int) -> str:
-        return f"{self.public_url}/media/{media_id}/{expiry}/{self.signature(media_id, expiry)}"
-
-    def valid(self, media_id: str, expiry: int, signature: str, now: datetime) -> bool:
-        expected = self.signature(media_id, expiry)
-        return hmac.compare_digest(expected.encode(), signature.encode()) and expiry > now.timestamp()
-
-
-class WhatsAppBridge:
-    """The running WhatsApp side; also the outbox sender's Channel named "whatsapp"."""
+class WhatsAppChannel:
+    """The running WhatsApp side, and the outbox sender's Channel named "whatsapp". `on_released` (the outbox's
+    wakeup) is raised when held messages are released or a delivery failed, so they go out at once."""
 
     name = "whatsapp"
 
-    def __init__(self, channel: WhatsAppChannel, engine: Engine, signer: MediaSigner, *,
-                 templates: dict[str, str] | None = None, handler: Handler | None = None,
+    def __init__(self, sender: WhatsAppSender, engine: Engine, *, templates: dict[str, str] | None = None,
+                 on_released: Callable[[], None] = lambda: None, handler: Handler | None = None,
                  clock: Callable[[], datetime] = utcnow) -> None:
-        self.channel = channel
+        self.sender = sender
         self.engine = engine
-        self.signer = signer
         self.templates = dict(templates or {})
         # one rate limit per chat for this process; charts and files are drawn after the commit
         self.handler = handler or partial(handle_message, limit=ChatRateLimit(), render=False)
         self.clock = clock
-        self.on_released: Callable[[], None] | None = None  # wakes the outbox sender
+        self.on_released = on_released
         self._tasks: set[asyncio.Task[None]] = set()
-        channel.publish = self.publish
 
     # --- inbound ------------------------------------------------------------------------------------------
     async def receive(self, msg: InboundMessage) -> None:
         """Answer one verified inbound message: committed here, replies sent from a task."""
         replies, released = await asyncio.to_thread(self._handle, msg)
-        if released and self.on_released is not None:
+        if released:
             self.on_released()
         if replies:
             task = asyncio.create_task(self._reply(msg.chat_id, replies), name="whatsapp-reply")
@@ -119,7 +91,7 @@ class WhatsAppBridge:
         for reply in replies:
             for attempt in range(1, REPLY_ATTEMPTS + 1):
                 try:
-                    await self.channel.send(chat_id, reply)
+                    await self.sender.send(chat_id, reply)
                     break
                 except RetryLater as exc:
                     if attempt == REPLY_ATTEMPTS:
@@ -129,6 +101,9 @@ class WhatsAppBridge:
                 except ChannelError as exc:  # the person sees nothing more; they can ask again
                     log.warning("whatsapp.reply_failed", error=str(exc)[:200])
                     return
+
+    async def start(self) -> None:
+        """Nothing to start: Twilio posts to us, we call its REST API."""
 
     async def drain(self) -> None:
         """Wait for the replies being sent (tests; shutdown)."""
@@ -143,10 +118,10 @@ class WhatsAppBridge:
     # --- Channel, for the outbox --------------------------------------------------------------------------
     async def send(self, chat_id: str, reply: Reply) -> SentRef:
         if reply.kind is None:  # the assistant answering: the person has just written
-            return await self.channel.send(chat_id, reply)
+            return await self.sender.send(chat_id, reply)
         if await asyncio.to_thread(self._window_open, chat_id):
             try:
-                ref = await self.channel.send(chat_id, reply)
+                ref = await self.sender.send(chat_id, reply)
             except OutsideWindow:
                 log.info("whatsapp.outside_window", kind=reply.kind)
                 ref = await self._send_template(chat_id, reply)
@@ -160,7 +135,7 @@ class WhatsAppBridge:
         content_sid = self.templates.get(reply.kind or "")
         if not content_sid:
             raise Held(f"whatsapp: the 24-hour window is closed and no template is set for {reply.kind}")
-        return await self.channel.send_template(chat_id, content_sid, template_variables(reply))
+        return await self.sender.send_template(chat_id, content_sid, template_variables(reply))
 
     def _window_open(self, chat_id: str) -> bool:
         with Session(self.engine) as session:
@@ -169,43 +144,3 @@ class WhatsAppBridge:
     def _remember(self, chat_id: str, choices: list[str]) -> None:
         with write_gate(self.engine), unit_of_work(self.engine) as session:
             remember_offered(session, chat_id, choices, self.clock())
-
-    # --- media ---------------------------------------------------------------------------------------------
-    async def publish(self, filename: str, content: bytes, mime: str) -> str:
-        """Store a file and return the signed, expiring URL Twilio fetches it from."""
-        now = self.clock()
-
-        def store() -> str:
-            with write_gate(self.engine), unit_of_work(self.engine) as session:
-                return store_media(session, filename, content, mime, now, MEDIA_TTL)
-
-        media_id = await asyncio.to_thread(store)
-        return self.signer.url(media_id, int((now + MEDIA_TTL).timestamp()))
-
-
-def twilio_http_client() -> HttpClient | None:
-    """The twilio library's HTTP client: None is its default (requests, run in a thread). Tests replace this."""
-    return None
-
-
-def auth_token(settings: Settings) -> str | None:
-    """The auth token, or None when WhatsApp is off (an unset secret closes the routes, never opens them)."""
-    token = settings.twilio_auth_token.get_secret_value().strip() if settings.twilio_auth_token else ""
-    return token if token and (settings.twilio_account_sid or "").strip() else None
-
-
-def build_whatsapp(settings: Settings, engine: Engine, **kwargs: Any) -> WhatsAppBridge | None:
-    """The bridge when HESABU_TWILIO_ACCOUNT_SID, _AUTH_TOKEN and _WHATSAPP_FROM are set, else None."""
-    token = auth_token(settings)
-    if token is None:
-        return None
-    if not (settings.twilio_whatsapp_from or "").strip():
-        log.warning("whatsapp.off", reason="HESABU_TWILIO_WHATSAPP_FROM is not set")
-        return None
-    sid = (settings.twilio_account_sid or "").strip()
-    client = build_twilio_client(sid, token, settings.twilio_api_url, http_client=twilio_http_client())
-    public = settings.public_url.rstrip("/")
-    channel = WhatsAppChannel(client, settings.twilio_whatsapp_from.strip(),  # type: ignore[union-attr]
-                              status_callback=f"{public}/whatsapp/status")
-    signer = MediaSigner(settings.secret_key.get_secret_value(), public)
-    return WhatsAppBridge(channel, engine, signer, templates=settings.twilio_templates, **kwargs)

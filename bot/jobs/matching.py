@@ -1,9 +1,10 @@
-"""The payment processor: matching runs after the acknowledgement, never on the callback path.
+"""The matching worker: matching runs after the acknowledgement, never on the callback path.
 
-The callback writer calls `wake(payment_ids)` from its thread after each commit; that hops onto the event
-loop (call_soon_threadsafe) and queues the ids. One worker task takes what is queued and processes it in a
-thread, one transaction per small batch, and lets callbacks go first: while the callback writer is busy it
-waits (up to `max_defer`), because acknowledging Safaricom fast matters more than matching a moment sooner.
+The callback writer puts the new payments' ids on `DuePayments` (bot.jobs.signals) from its thread after
+each commit; that hops onto the event loop (call_soon_threadsafe) and queues the ids. One worker task takes
+what is queued and processes it in a thread, one transaction per small batch, and lets callbacks go first:
+while the callback writer is busy it waits (up to `max_defer`), because acknowledging Safaricom fast matters
+more than matching a moment sooner.
 A sweep at start-up picks up payments whose matching never ran (a crash between commit and processing, a
 restart) and drains them all at the matcher's full speed, batch after batch, not 200 per 30 s; after that the
 scheduler's `matching.sweep` job calls `sweep` every 30 s on the elected process. Letting callbacks go first
@@ -21,48 +22,42 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from bot.bookkeeping.processing import Processed, claim_unprocessed, process_payment
+from bot.jobs.signals import DuePayments
+from bot.logs import get_logger
 from bot.storage.db import unit_of_work, write_gate
-from webhooks.logs import get_logger
 
-log = get_logger("processing")
+log = get_logger("matching")
 SWEEP_BATCH = 200
 MATCH_BATCH = 16
 
 
-class PaymentProcessor:
-    def __init__(self, engine: Engine, min_age: timedelta = timedelta(seconds=5),
-                 intake_busy: Callable[[], bool] = lambda: False, max_defer: float = 2.0) -> None:
+class MatchingWorker:
+    """`due` brings the payments to match; `on_processed` (the outbox's wakeup) sends their alerts at once;
+    `intake_busy` says the callback writer has work, which goes first."""
+
+    def __init__(self, engine: Engine, due: DuePayments | None = None, *, min_age: timedelta = timedelta(seconds=5),
+                 intake_busy: Callable[[], bool] = lambda: False, on_processed: Callable[[], None] = lambda: None,
+                 max_defer: float = 2.0) -> None:
         self.engine = engine
+        self.due = due or DuePayments()
         self.intake_busy = intake_busy
         self.max_defer = max_defer
-        self.on_processed: Callable[[], None] = lambda: None  # e.g. wake the outbox sender: alerts go out now
+        self.on_processed = on_processed
         self.min_age = min_age
         self.processed = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[int] = asyncio.Queue()
+        self._queue = self.due.queue
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._tasks = [asyncio.create_task(self._work(), name="payment-processor"),
-                       asyncio.create_task(self._sweep_at_start(), name="payment-sweep")]
+        self._queue = self.due.attach()
+        self._tasks = [asyncio.create_task(self._work(), name="matching-worker"),
+                       asyncio.create_task(self._sweep_at_start(), name="matching-sweep")]
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-
-    def wake(self, payment_ids: list[int]) -> None:
-        """Thread-safe: called by the callback writer's thread right after its commit."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return  # not started (a CLI, a test): the sweep will find them
-        loop.call_soon_threadsafe(self._enqueue, list(payment_ids))
-
-    def _enqueue(self, payment_ids: list[int]) -> None:
-        for payment_id in payment_ids:
-            self._queue.put_nowait(payment_id)
 
     async def _work(self) -> None:
         while True:

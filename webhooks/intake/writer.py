@@ -19,11 +19,12 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot.logs import get_logger
+from bot.storage.businesses import token_digest
 from bot.storage.db import write_gate
 from bot.storage.intake import CallbackRecord, Outcome, Recorded, record_callbacks
-from webhooks.logs import get_logger
+from webhooks.intake.spool import Spool, SpoolEntry
 from webhooks.metrics import Metrics
-from webhooks.spool import Spool, SpoolEntry
 
 log = get_logger("intake")
 MAX_BATCH = 256
@@ -43,7 +44,8 @@ class Stored:
 
 class CallbackWriter:
     def __init__(self, engine: Engine, spool: Spool, metrics: Metrics,
-                 on_stored: Callable[[list[int]], None] | None = None) -> None:
+                 on_stored: Callable[[list[int]], None] = lambda _ids: None) -> None:
+        """`on_stored` gets the ids of the payments each commit recorded (the matching worker's DuePayments)."""
         self.engine = engine
         self.spool = spool
         self.metrics = metrics
@@ -108,7 +110,6 @@ class CallbackWriter:
                 results.extend(self._spool([record]))
         return results
 
-    @property
     def busy(self) -> bool:
         """Callbacks waiting or being written: background writers should let them go first."""
         return self._in_flight or not self._queue.empty()
@@ -118,7 +119,7 @@ class CallbackWriter:
             recorded = record_callbacks(conn, records, datetime.now(UTC))
         self._count(records, recorded)
         new_ids = [r.payment_id for r in recorded if r.payment_id is not None]
-        if new_ids and self.on_stored is not None:
+        if new_ids:
             self.on_stored(new_ids)
         return [Stored(recorded=r) for r in recorded]
 
@@ -131,6 +132,22 @@ class CallbackWriter:
             elif r.outcome in (Outcome.INVALID, Outcome.FOREIGN_SHORTCODE):
                 log.warning("callback.flagged", outcome=r.outcome.value, business_id=record.business_id,
                             callback_id=r.callback_id, detail=record.problem or "")
+
+    def spool_unverified(self, source: str, token: str, body: bytes, remote_addr: str, now: datetime) -> bool:
+        """A callback whose token cannot be checked now (the database is away and the token was not in the
+        saved list): spooled with the token's digest, within the spool's bound. True when durable."""
+        entry = SpoolEntry(source, 0, body, remote_addr, now, token_sha256=token_digest(token))
+        try:
+            stored = self.spool.append_unverified(entry)
+        except OSError as exc:
+            log.error("spool.write_failed", error=str(exc), count=1)
+            return False
+        if stored:
+            self.metrics.spooled.inc()
+            self.metrics.spool_depth.inc()
+            self.metrics.callbacks.labels(source, "spooled_unverified").inc()
+            log.warning("callback.spooled_unverified")
+        return stored
 
     def _spool(self, records: list[CallbackRecord]) -> list[Stored]:
         entries = [SpoolEntry(r.source, r.business_id, r.body, r.remote_addr, r.received_at) for r in records]

@@ -23,6 +23,10 @@ chat_app = typer.Typer(help="The chat reader, without acting on anything.", no_a
 MAX_LINE_CHARS = 8192  # a chat message longer than this is read from its first characters only
 
 
+def register(app: typer.Typer) -> None:
+    app.add_typer(chat_app, name="chat")
+
+
 @chat_app.callback()
 def chat() -> None:
     """The chat reader, without acting on anything."""

@@ -1,9 +1,10 @@
-"""The WhatsApp channel through Twilio: replies out with the twilio REST client, inbound forms in.
+"""Replies out to WhatsApp with the twilio REST client (the channel itself is bot.channels.whatsapp.runtime).
 
 WhatsApp has no inline buttons in free-form messages, so choices are numbered lines; the person
 answers with the number and the assistant (which remembers the choices it offered) resolves it.
 Messages cannot be edited: an `edit_ref` reply is sent as a new message. Pictures and documents
-need a public URL that Twilio fetches, so they go out only when a `publish` callable is given.
+need a public URL that Twilio fetches, so they go out only when a `publish` callable is given
+(bot.channels.whatsapp.media).
 
 Outside WhatsApp's 24-hour window a business may only send an approved template: `send_template` sends
 one by its content sid with content variables (`template_variables`). Twilio's 63016 ("outside the
@@ -17,14 +18,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import anyio.to_thread
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http import HttpClient
 from twilio.rest import Client
 
-from bot.assistant.messages import Attachment, Choice, InboundMessage, Reply
+from bot.assistant.messages import Reply
 from bot.channels.base import RetryLater, SentRef, Undeliverable, split_text
 
 DEFAULT_API_URL = "https://api.twilio.com"
@@ -41,10 +42,6 @@ class OutsideWindow(Undeliverable):
     """Twilio refused a free-form message: the chat has not written for 24 hours (error 63016)."""
 
 
-class FormLike(Protocol):
-    def get(self, key: str, default: Any = None) -> Any: ...
-
-
 def build_twilio_client(
     account_sid: str, auth_token: str, api_url: str = DEFAULT_API_URL, *, http_client: HttpClient | None = None
 ) -> Client:
@@ -55,10 +52,8 @@ def build_twilio_client(
     return client
 
 
-class WhatsAppChannel:
-    """`Channel` over Twilio's Messages API; `sender` is HESABU_TWILIO_WHATSAPP_FROM (`whatsapp:+…`)."""
-
-    name = "whatsapp"
+class WhatsAppSender:
+    """Sends a `Reply` over Twilio's Messages API; `sender` is HESABU_TWILIO_WHATSAPP_FROM (`whatsapp:+…`)."""
 
     def __init__(self, client: Client, sender: str, *, publish: Publish | None = None,
                  status_callback: str | None = None) -> None:
@@ -139,34 +134,3 @@ def template_variables(reply: Reply, limit: int = 1000) -> dict[str, str]:
     variables = {"1": one_line[:limit]}
     variables.update({str(n): choice.data for n, choice in enumerate(reply.choices, start=2)})
     return variables
-
-
-def choice_for_number(text: str, choices: tuple[Choice, ...]) -> Choice | None:
-    """`2` (or ` 2. `) answers the second choice offered; anything else is not a choice."""
-    number = text.strip().rstrip(".")
-    if number.isdigit() and 1 <= int(number) <= len(choices):
-        return choices[int(number) - 1]
-    return None
-
-
-def inbound_from_form(form: FormLike | Mapping[str, Any]) -> InboundMessage | None:
-    """The InboundMessage in a Twilio WhatsApp webhook form (validate the signature first)."""
-    sender = str(form.get("From") or "")
-    if not sender:
-        return None
-    attachment = None
-    if int(form.get("NumMedia") or 0) > 0 and form.get("MediaUrl0"):
-        mime = str(form.get("MediaContentType0") or "")
-        kind = "photo" if mime.startswith("image/") else "document"
-        attachment = Attachment(kind=kind, ref=str(form.get("MediaUrl0")), mime=mime or None)
-    return InboundMessage(
-        channel="whatsapp",
-        chat_id=sender,
-        sender_name=str(form.get("ProfileName") or ""),
-        text=str(form.get("Body") or ""),
-        # a quick-reply template button carries its id in ButtonPayload
-        choice=str(form.get("ButtonPayload")) if form.get("ButtonPayload") else None,
-        message_ref=str(form.get("OriginalRepliedMessageSid")) if form.get("OriginalRepliedMessageSid") else None,
-        attachment=attachment,
-        external_id=str(form.get("MessageSid")) if form.get("MessageSid") else None,
-    )

@@ -1,5 +1,5 @@
 """`hesabu daraja …` and `hesabu secrets rotate`: a shortcode's Daraja credentials and the calls made with them.
-Registered on the main command line by `register(app)` (one line in webhooks.cli)."""
+Registered on the main command line by `register(app)` (one line in webhooks.cli.commands)."""
 
 from __future__ import annotations
 

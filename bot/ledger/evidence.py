@@ -22,6 +22,7 @@ from bot.ledger.references import (
     is_filler,
     name_key,
     name_tokens,
+    number_groups,
     one_slip_variants,
     reference_key,
 )
@@ -77,6 +78,50 @@ def _slip_hits(key: str, book: BookView) -> list[InvoiceHit]:
         if invoice is not None and invoice.open_balance > ZERO:
             hits[invoice.id] = InvoiceHit(invoice, False, f"account {key} is one slip from {invoice.number}")
     return list(hits.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """What a reference naming several numbers names: open invoices, or customers (admission numbers)."""
+
+    invoices: tuple[OpenInvoice, ...]
+    customers: tuple[Customer, ...]
+    reason: str
+
+
+def named_by_numbers(reference: str, book: BookView) -> Named | None:
+    """`inv 23 24`, `INV-0023/24`, `for INV-0023 and 24`, `ADM6161/1704`: when every one of two or more
+    numbers names one open invoice (or one customer's account), those. None otherwise (one number, or a
+    number that names nothing or several things: then the reference is read as a whole)."""
+    groups = number_groups(reference)
+    if len(groups) < 2:
+        return None
+    invoices = [_one_open_invoice(letters, digits, book) for letters, digits in groups]
+    if all(i is not None for i in invoices):
+        found = list(dict.fromkeys(i for i in invoices if i is not None))
+        if len(found) >= 2:
+            return Named(tuple(found), (), f"account names {', '.join(i.number for i in found)}")
+    customers = [_one_account(letters, digits, book) for letters, digits in groups]
+    if all(c is not None for c in customers):
+        people = list({c.id: c for c in customers if c is not None}.values())
+        if len(people) >= 2:
+            return Named((), tuple(people), f"account names {' and '.join(c.name for c in people)}")
+    return None
+
+
+def _one_open_invoice(letters: str, digits: str, book: BookView) -> OpenInvoice | None:
+    key = digits.lstrip("0")
+    if not key:
+        return None
+    found = [i for i in book.invoices_by_digits_key(key) if i.open_balance > ZERO]
+    if len(found) > 1 and letters:  # `RENT 42` beside `WTR-042`: the letters typed decide
+        found = [i for i in found if reference_key(i.number).startswith(letters)]
+    return found[0] if len(found) == 1 else None
+
+
+def _one_account(letters: str, digits: str, book: BookView) -> Customer | None:
+    found = list(book.customers_by_account_key(letters + digits)) if letters else []
+    return found[0] if len(found) == 1 else None
 
 
 def reference_clues(reference: str, book: BookView, limit: int) -> list[Clue]:

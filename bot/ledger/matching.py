@@ -19,20 +19,22 @@ from decimal import Decimal
 from enum import StrEnum
 
 from bot.ledger.allocation import Allocation, Settlement, allocate, allocate_named_first
-from bot.ledger.book import BookView, OpenInvoice
+from bot.ledger.book import BookView, Customer, OpenInvoice
 from bot.ledger.evidence import (
     Clue,
     InvoiceHit,
+    Named,
     Strength,
     invoice_hits,
     leader,
+    named_by_numbers,
     payer_clues,
     reference_clues,
     strongest,
 )
-from bot.ledger.money import format_kes
+from bot.ledger.money import ZERO, format_kes
 from bot.ledger.payments import IncomingPayment
-from bot.ledger.readings import close_below, read_amount
+from bot.ledger.readings import close_below, exact_sums, read_amount
 
 
 class DecisionKind(StrEnum):
@@ -74,8 +76,13 @@ class Decision:
 
 def match_payment(payment: IncomingPayment, book: BookView, settings: MatchSettings = DEFAULT_SETTINGS) -> Decision:
     """Decide what a payment pays. Expected outcomes (nothing found, ambiguous) are decisions, not errors."""
-    exact, slips = invoice_hits(payment.reference, book, settings.min_reference_digits)
     payer = payer_clues(payment, book, settings.candidate_limit)
+    named_set = named_by_numbers(payment.reference, book)
+    if named_set is not None and named_set.invoices:
+        return _on_named_invoices(payment, book, settings, named_set)
+    if named_set is not None:
+        return _on_customers(payment, book, settings, named_set.customers, named_set.reason)
+    exact, slips = invoice_hits(payment.reference, book, settings.min_reference_digits)
     if exact:
         return _on_invoice(payment, book, settings, exact, payer)
     named = reference_clues(payment.reference, book, settings.candidate_limit)
@@ -108,6 +115,32 @@ def _on_invoice(
         reasons = (hit.reason, f"but {own.reason}")
         return _suggest(payment, book, settings, theirs + (settlement,), reasons)
     return _auto(settlement, 95, (hit.reason, *_amount_words(payment.amount, hit.invoice)))
+
+
+def _on_named_invoices(payment: IncomingPayment, book: BookView, settings: MatchSettings, named: Named) -> Decision:
+    """A payment that names particular invoices pays those (oldest first); what is left is credit."""
+    ordered = sorted(named.invoices, key=lambda i: i.age_key)
+    settlement = allocate(payment.amount, ordered)
+    total = sum((i.open_balance for i in ordered), ZERO)
+    if payment.amount >= total:
+        words = "amount equals their open balances" if payment.amount == total else \
+            f"{format_kes(payment.amount - total)} over, kept as credit"
+        return _auto(settlement, 90, (named.reason, words))
+    return _auto(settlement, 80, (named.reason, f"part payment, {format_kes(total - payment.amount)} still open"))
+
+
+def _on_customers(payment: IncomingPayment, book: BookView, settings: MatchSettings, customers: Sequence[Customer],
+                  reason: str) -> Decision:
+    """Several customers named or pointed at together (a parent's pupils, one phone on each): an amount that
+    is exactly one open invoice of each, or of them together, is applied; anything else is asked about."""
+    pool = sorted((i for c in customers for i in book.open_invoices_of(c.id, settings.open_invoice_limit)),
+                  key=lambda i: i.age_key)
+    sums = [s for s in exact_sums(payment.amount, pool) if {i.customer_id for i in s} == {c.id for c in customers}]
+    if len(sums) == 1:
+        return _auto(allocate(payment.amount, sums[0]), 85, (reason, "amount is one open invoice of each"))
+    options = [allocate(payment.amount, s) for s in sums]
+    per_customer = [_customer_options(payment, book, settings, Clue(c, Strength.STRONG, reason)) for c in customers]
+    return _suggest(payment, book, settings, options + list(_interleave(payment, per_customer)), (reason,))
 
 
 def _corroborated(slips: list[InvoiceHit], clues: list[Clue]) -> InvoiceHit | None:

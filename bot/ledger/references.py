@@ -79,6 +79,36 @@ def name_key(text: str) -> str:
     return " ".join(name_tokens(text))
 
 
+MAX_NUMBERS = 6  # `inv 15&31&43`: a reference naming more invoices than this is not read number by number
+_GROUP = re.compile(r"[A-Z]*\d+")
+
+
+def number_groups(text: str) -> list[tuple[str, str]]:
+    """The separate numbers a reference names, each with the letters typed before it, as (letters,
+    digits): `inv 23 24` -> [("INV", "23"), ("", "24")], `adm 9454 and 2822` -> [("ADM", "9454"),
+    ("", "2822")], `B10 oct` -> [("B", "10")]. A later number shorter than a first of three digits or more
+    completes it, as people write `INV-0023/24` and `INV-0134/46/66`: `24` -> `0024`. Linear in the text;
+    empty when it names more than MAX_NUMBERS numbers."""
+    groups: list[tuple[str, str]] = []
+    letters = ""
+    for word in (reference_key(w) for w in re.split(r"[^0-9A-Za-z]+", _fold(text)) if w):
+        found = _GROUP.findall(word)
+        if not found:
+            letters = word
+            continue
+        for part in found:
+            own = part.rstrip("0123456789")
+            groups.append((own or letters, part[len(own):]))
+            letters = ""
+    if len(groups) > MAX_NUMBERS:
+        return []
+    if groups and len(groups[0][1]) >= 3:
+        first = groups[0][1]
+        groups = [groups[0]] + [(a, first[: len(first) - len(d)] + d if len(d) < len(first) else d)
+                                for a, d in groups[1:]]
+    return groups
+
+
 def is_filler(text: str) -> bool:
     """True when a reference carries nothing that could identify an invoice or a customer."""
     key = reference_key(text)

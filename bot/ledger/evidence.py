@@ -66,9 +66,22 @@ def invoice_hits(reference: str, book: BookView, min_digits: int) -> tuple[list[
         by_digits = [i for i in book.invoices_by_digits_key(digits_key(reference)) if i.open_balance > ZERO]
         if by_digits:
             return [InvoiceHit(i, True, f"account {reference.strip()!r} reads as {i.number}") for i in by_digits], []
-    if found is not None or digit_count(reference) < min_digits:
+    if found is None and digit_count(reference) < min_digits:
+        return _short_number(reference, book), []
+    if found is not None:
         return [], []
     return [], _slip_hits(key, book)
+
+
+def _short_number(reference: str, book: BookView) -> list[InvoiceHit]:
+    """`inv64`: a short number is read as an invoice's only when typed after that invoice's own letters."""
+    groups = number_groups(reference)
+    if len(groups) != 1 or len(groups[0][0]) < 2:
+        return []
+    letters, digits = groups[0]
+    found = [i for i in book.invoices_by_digits_key(digits.lstrip("0")) if i.open_balance > ZERO
+             and reference_key(i.number).startswith(letters)]
+    return [InvoiceHit(i, True, f"account {reference.strip()!r} reads as {i.number}") for i in found]
 
 
 def _slip_hits(key: str, book: BookView) -> list[InvoiceHit]:
@@ -96,12 +109,12 @@ def named_by_numbers(reference: str, book: BookView) -> Named | None:
     groups = number_groups(reference)
     if len(groups) < 2:
         return None
-    invoices = [_one_open_invoice(letters, digits, book) for letters, digits in groups]
-    if all(i is not None for i in invoices):
-        found = list(dict.fromkeys(i for i in invoices if i is not None))
-        if len(found) >= 2:
-            return Named(tuple(found), (), f"account names {', '.join(i.number for i in found)}")
     customers = [_one_account(letters, digits, book) for letters, digits in groups]
+    if not any(customers):  # `C10 2 months` is house C10, not invoices 10 and 2
+        invoices = [_one_open_invoice(letters, digits, book) for letters, digits in groups]
+        found = list(dict.fromkeys(i for i in invoices if i is not None))
+        if len(found) == len(invoices) >= 2:
+            return Named(tuple(found), (), f"account names {', '.join(i.number for i in found)}")
     if all(c is not None for c in customers):
         people = list({c.id: c for c in customers if c is not None}.values())
         if len(people) >= 2:
@@ -131,6 +144,8 @@ def reference_clues(reference: str, book: BookView, limit: int) -> list[Clue]:
     key = reference_key(reference)
     clues = [Clue(c, Strength.STRONG, f"account {reference.strip()} is {c.name}'s code")
              for c in book.customers_by_account_key(key)]
+    if not clues:
+        clues = _account_inside(reference, book)
     canonical = normalise_phone(reference)
     if canonical is not None:
         clues += [Clue(c, Strength.STRONG, f"account is {c.name}'s phone")
@@ -143,6 +158,16 @@ def reference_clues(reference: str, book: BookView, limit: int) -> list[Clue]:
     clues += [Clue(c, Strength.MEDIUM, f"account {reference.strip()!r} was {c.name} before")
               for c in book.customers_by_alias(AliasKind.REFERENCE, key)]
     return clues
+
+
+def _account_inside(reference: str, book: BookView) -> list[Clue]:
+    """`oct rent b11`, `hse A12`, `C10 2 months`: the one letters-and-number word that is an account code."""
+    typed = [letters + digits for letters, digits in number_groups(reference) if letters]
+    found = {c.id: (code, c) for code in typed for c in book.customers_by_account_key(code)}
+    if len({code for code, _c in found.values()}) != 1:
+        return []
+    return [Clue(c, Strength.STRONG, f"account {reference.strip()!r} names {code}, {c.name}'s code")
+            for code, c in found.values()]
 
 
 def _name_clues(text: str, book: BookView, limit: int, what: str, full: Strength) -> list[Clue]:
@@ -158,6 +183,9 @@ def _name_clues(text: str, book: BookView, limit: int, what: str, full: Strength
     return [Clue(c, strength, f"{what} part of {c.name}") for c in partial]
 
 
+_LEARNED_PHONE = Strength.MEDIUM  # a learned phone narrows to its customers; it does not prove one
+
+
 def payer_clues(payment: IncomingPayment, book: BookView, limit: int) -> list[Clue]:
     """Customers the payer looks like: phone hash (own or learned), masked phone + first name, name."""
     phone = payment.phone
@@ -165,16 +193,25 @@ def payer_clues(payment: IncomingPayment, book: BookView, limit: int) -> list[Cl
     if phone.sha256 is not None:
         own = book.customers_by_phone_hash(phone.sha256)
         clues += [Clue(c, Strength.STRONG, f"payer's phone is {c.name}'s") for c in own]
-        clues += [Clue(c, Strength.STRONG, f"payer's phone paid for {c.name} before")
+        clues += [Clue(c, _LEARNED_PHONE, f"payer's phone paid for {c.name} before")
                   for c in book.customers_by_alias(AliasKind.PHONE_HASH, phone.sha256)]
     if phone.kind is MsisdnKind.MASKED:
         clues += _masked_clues(payment, book)
     if len(name_tokens(payment.payer_name)) < 2:  # C2B v2 sends the first name only: a hint, no more
         return clues + _name_clues(payment.payer_name, book, limit, "payer is", Strength.WEAK)
-    clues += _name_clues(payment.payer_name, book, limit, "payer is", Strength.MEDIUM)
-    clues += [Clue(c, Strength.MEDIUM, f"payer {payment.payer_name.title()} paid for {c.name} before")
-              for c in book.customers_by_alias(AliasKind.PAYER_NAME, name_key(payment.payer_name))]
-    return clues
+    named = _name_clues(payment.payer_name, book, limit, "payer is", Strength.MEDIUM)
+    learned = [Clue(c, Strength.MEDIUM, f"payer {payment.payer_name.title()} paid for {c.name} before")
+               for c in book.customers_by_alias(AliasKind.PAYER_NAME, name_key(payment.payer_name))]
+    return clues + named + learned + _corroborated_phone(clues, named)
+
+
+def _corroborated_phone(phone: list[Clue], named: list[Clue]) -> list[Clue]:
+    """A phone that paid for a customer before is only a hint (phones are shared by families, staff and
+    transporters); the payer's full name being that customer's own makes it likely. (The payer's name
+    learned with the phone is no second witness: both came from the same payments.)"""
+    by_name = {c.customer.id for c in named if c.strength >= Strength.MEDIUM}
+    return [Clue(c.customer, Strength.LIKELY, f"{c.reason}, under the same name") for c in phone
+            if c.strength is Strength.MEDIUM and c.customer.id in by_name]
 
 
 def _masked_clues(payment: IncomingPayment, book: BookView) -> list[Clue]:

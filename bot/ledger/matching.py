@@ -35,6 +35,7 @@ from bot.ledger.evidence import (
 from bot.ledger.money import ZERO, format_kes
 from bot.ledger.payments import IncomingPayment
 from bot.ledger.readings import close_below, exact_sums, read_amount
+from bot.ledger.references import not_invoiced
 
 
 class DecisionKind(StrEnum):
@@ -163,10 +164,34 @@ def _on_customer(
         return _suggest(payment, book, settings, (), (chosen.reason, f"{chosen.customer.name} owes nothing"))
     reading = read_amount(payment.amount, invoices, settings)
     needed = settings.auto_equal_amount_strength if reading and reading.exact else settings.auto_fifo_strength
-    if reading is not None and chosen.strength >= needed:
-        return _auto(reading.settlement, 90 if reading.exact else 85, (chosen.reason, reading.reason))
     options = _customer_options(payment, book, settings, chosen)
+    if reading is not None and chosen.strength >= needed:
+        if reading.exact:
+            return _auto(reading.settlement, 90, (chosen.reason, reading.reason))
+        rival = _rival_with_exact_amount(payment, book, settings, chosen, named + payer)
+        if rival is not None:  # the tenant who moved, typing the old house: the amount is their own rent
+            reasons = (chosen.reason, f"but the amount is exactly what {rival[0].customer.name} owes")
+            return _suggest(payment, book, settings, (rival[1], *options), reasons)
+        if not_invoiced(payment.reference):
+            reasons = (chosen.reason, "the account names something not invoiced")
+            return _suggest(payment, book, settings, options, reasons)
+            return _suggest(payment, book, settings, options, reasons)
+        return _auto(reading.settlement, 85, (chosen.reason, reading.reason))
     return _suggest(payment, book, settings, options, (chosen.reason,))
+
+
+def _rival_with_exact_amount(payment: IncomingPayment, book: BookView, settings: MatchSettings, chosen: Clue,
+                             clues: list[Clue]) -> tuple[Clue, Settlement] | None:
+    """Another customer the payment points at (by name, phone or account) whose open invoices the amount
+    fits exactly, where the chosen customer's do not: two readings, so the owner is asked."""
+    for clue in sorted(strongest(clues).values(), key=lambda c: -c.strength):
+        if clue.customer.id == chosen.customer.id:
+            continue
+        reading = read_amount(payment.amount, book.open_invoices_of(clue.customer.id, settings.open_invoice_limit),
+                              settings)
+        if reading is not None and reading.exact:
+            return clue, reading.settlement
+    return None
 
 
 def _choose_customer(named: list[Clue], payer: list[Clue]) -> Clue | None:

@@ -7,9 +7,9 @@ oldest few exactly, or is one invoice plus a little extra, or is a part payment 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import combinations
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import combinations
 from typing import Protocol
 
 from bot.ledger.allocation import Settlement, allocate, allocate_named_first

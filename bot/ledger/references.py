@@ -83,18 +83,22 @@ MAX_NUMBERS = 6  # `inv 15&31&43`: a reference naming more invoices than this is
 _GROUP = re.compile(r"[A-Z]*\d+")
 
 
+_CONNECTORS = frozenset({"AND", "NA", "FOR", "YA", "OF", "PLUS", "N"})  # `for INV-0023 and 24`, `adm 9454 na 2822`
+
+
 def number_groups(text: str) -> list[tuple[str, str]]:
     """The separate numbers a reference names, each with the letters typed before it, as (letters,
-    digits): `inv 23 24` -> [("INV", "23"), ("", "24")], `adm 9454 and 2822` -> [("ADM", "9454"),
-    ("", "2822")], `B10 oct` -> [("B", "10")]. A later number shorter than a first of three digits or more
-    completes it, as people write `INV-0023/24` and `INV-0134/46/66`: `24` -> `0024`. Linear in the text;
-    empty when it names more than MAX_NUMBERS numbers."""
+    digits): `inv 23 24` -> [("INV", "23"), ("INV", "24")], `adm 9454 and 2822` -> [("ADM", "9454"),
+    ("ADM", "2822")], `B10 oct` -> [("B", "10")]. A later number without letters of its own takes the
+    first one's when it is as long; when shorter than a first of three digits or more it completes it,
+    as people write `INV-0023/24` and `INV-0134/46/66`: `24` -> `0024`. Linear in the text; empty when
+    it names more than MAX_NUMBERS numbers."""
     groups: list[tuple[str, str]] = []
     letters = ""
     for word in (reference_key(w) for w in re.split(r"[^0-9A-Za-z]+", _fold(text)) if w):
         found = _GROUP.findall(word)
         if not found:
-            letters = word
+            letters = "" if word in _CONNECTORS else word
             continue
         for part in found:
             own = part.rstrip("0123456789")
@@ -102,11 +106,29 @@ def number_groups(text: str) -> list[tuple[str, str]]:
             letters = ""
     if len(groups) > MAX_NUMBERS:
         return []
-    if groups and len(groups[0][1]) >= 3:
-        first = groups[0][1]
-        groups = [groups[0]] + [(a, first[: len(first) - len(d)] + d if len(d) < len(first) else d)
-                                for a, d in groups[1:]]
+    if len(groups) > 1:
+        groups = [groups[0]] + [_like_the_first(groups[0], later) for later in groups[1:]]
     return groups
+
+
+def _like_the_first(first: tuple[str, str], later: tuple[str, str]) -> tuple[str, str]:
+    letters, digits = later
+    if len(digits) < len(first[1]) and len(first[1]) >= 3:
+        digits = first[1][: len(first[1]) - len(digits)] + digits
+    return (letters or (first[0] if len(digits) == len(first[1]) else ""), digits)
+
+
+# What parents, tenants and shops pay for that no invoice is raised for (books, uniforms, a deposit): a
+# reference naming one is asked about unless the amount pins an invoice exactly.
+NOT_INVOICED_WORDS = frozenset(
+    {"BOOK", "BOOKS", "UNIFORM", "UNIFORMS", "SWEATER", "SWEATERS", "SHOES", "TIE", "BAG", "KIT", "TRACKSUIT",
+     "STATIONERY", "DEPOSIT", "DEPO", "VITABU", "SARE"}
+)
+
+
+def not_invoiced(text: str) -> bool:
+    """True when a reference names something businesses sell without an invoice (`books`, `sweater`)."""
+    return any(reference_key(w) in NOT_INVOICED_WORDS for w in re.split(r"[^0-9A-Za-z]+", _fold(text)) if w)
 
 
 def is_filler(text: str) -> bool:

@@ -17,7 +17,7 @@ FILES = sorted(DATASETS.glob("dev*/*.json"))
 # pooled over each set; the per-file floors are the harness's TARGETS
 POOLED = {
     "dev": {"auto_precision": 0.995, "auto_recall": 0.93, "one_tap_or_better": 0.99, "false_auto_unrelated": 0},
-    "dev_hard": {"auto_precision": 0.97, "auto_recall": 0.75, "one_tap_or_better": 0.93, "false_auto_unrelated": 3},
+    "dev_hard": {"auto_precision": 0.99, "auto_recall": 0.75, "one_tap_or_better": 0.95, "false_auto_unrelated": 0},
 }
 
 

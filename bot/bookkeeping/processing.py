@@ -53,7 +53,9 @@ def process_payment(session: Session, payment_id: int, now: datetime) -> Process
     record_settlement(session, payment, decision.settlement, status)
     record_decision(session, payment, StoredDecision(decision.kind.value, decision.confidence, decision.reasons,
                                                      decision.settlement, decision.suggestions), now)
-    queue_message(session, payment.business_id, ALERT, _alert_key(payment), alert_payload(payment, decision), now)
+    if payment.source != "statement":  # an import recovers many (often old) payments at once: its report says so
+        queue_message(session, payment.business_id, ALERT, _alert_key(payment), alert_payload(payment, decision),
+                      now)
     return Processed(payment.id or 0, payment.business_id, payment.trans_id, decision, status)
 
 

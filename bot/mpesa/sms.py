@@ -175,11 +175,11 @@ def _business(m: re.Match[str]) -> SmsReading:
     paid_at, notes = _when(m)
     rest = m.group("rest")
     till = _TILL_REST.match(rest)
-    if till and _phone(till.group("phone")) is not None:
+    if till and read_payer_phone(till.group("phone")) is not None:
         return _payment(SmsKind.TILL, code, amount, paid_at, till.group("name"), till.group("phone"), "",
                         rest, notes)
     paybill = _PAYBILL_REST.match(rest)
-    if paybill and _phone(paybill.group("phone")) is not None:
+    if paybill and read_payer_phone(paybill.group("phone")) is not None:
         return _payment(SmsKind.PAYBILL, code, amount, paid_at, paybill.group("name"), paybill.group("phone"),
                         paybill.group("acc") or "", rest, notes)
     return SmsUnread("cannot tell the payer in this M-PESA message", True, code)
@@ -193,8 +193,8 @@ def _personal(m: re.Match[str]) -> SmsReading:
     paid_at, notes = _when(m)
     who = m.group("who")
     found = _WHO_PHONE.match(who)
-    name, phone_text = (found.group("name"), found.group("phone")) if found and _phone(found.group("phone")) else (
-        who, "")
+    has_phone = found is not None and read_payer_phone(found.group("phone")) is not None
+    name, phone_text = (found.group("name"), found.group("phone")) if found and has_phone else (who, "")
     tail = m.group("tail") or ""
     kind = SmsKind.POCHI if _POCHI.search(tail) else SmsKind.PERSONAL
     return _payment(kind, code, amount, paid_at, name, phone_text, "", tail, notes)
@@ -206,7 +206,7 @@ def _payment(kind: SmsKind, code: str, amount: Decimal, paid_at: datetime, name:
     if len(name) > MAX_NAME:
         return SmsUnread("the payer's name is too long", True, code)
     balance = _BALANCE.search(tail)
-    phone = _phone(phone_text) if phone_text else PayerPhone(MsisdnKind.MISSING)
+    phone = read_payer_phone(phone_text) if phone_text else PayerPhone(MsisdnKind.MISSING)
     notes = notes + _code_note(code, paid_at)
     return SmsPayment(kind, code, amount, paid_at, name, phone or PayerPhone(MsisdnKind.MISSING),
                       _clean(account)[:MAX_NAME], _amount(balance.group("bal")) if balance else None, notes)
@@ -250,7 +250,7 @@ def _amount(text: str | None) -> Decimal | None:
     return value if isinstance(value, Decimal) and value > 0 else None
 
 
-def _phone(text: str | None) -> PayerPhone | None:
+def read_payer_phone(text: str | None) -> PayerPhone | None:
     """A plain number as its hash and last digits (never kept whole); a masked one as its visible ends."""
     if not text:
         return None

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Insert, Table, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.ledger.payments import IncomingPayment
-from bot.storage.sightings import Sighting, record_sightings
+from bot.storage.sightings import Merged, Sighting, record_sightings
 from bot.storage.tables import CallbackRow, OutboxRow, PaymentRow, SpoolReplayRow, StkAttemptRow
 
 CALLBACK: Table = CallbackRow.__table__  # type: ignore[attr-defined]
@@ -115,6 +115,38 @@ def _merge_sources(conn: Connection, records: list[CallbackRecord], results: lis
         wake = results[i].payment_id if results[i].payment_id is not None else (m.payment_id if m.rematch else None)
         out[i] = Recorded(results[i].outcome, results[i].callback_id, wake, m.outcome)
     return out
+
+
+def record_reports(conn: Connection, business_id: int, payments: list[IncomingPayment], callback_id: int | None,
+                   now: datetime) -> list[Merged]:
+    """Payments from one journaled input (a statement file): each receipt inserted once, every report a
+    sighting merged by the rules. One result per payment, in order."""
+    if not payments:
+        return []
+    first: dict[str, IncomingPayment] = {}
+    for p in payments:
+        first.setdefault(p.trans_id, p)
+    rows = [_payment_values(business_id, p, callback_id or 0, now) | {"callback_id": callback_id}
+            for p in first.values()]
+    created = {trans_id: payment_id for payment_id, trans_id in conn.execute(_report_insert(conn.dialect.name), rows)}
+    sightings, claimed = [], set()
+    for p in payments:
+        made = created.get(p.trans_id) if p.trans_id not in claimed else None
+        if made is not None:
+            claimed.add(p.trans_id)
+        sightings.append(Sighting(business_id, p, callback_id, made))
+    return record_sightings(conn, sightings, now)
+
+
+_REPORT_INSERTS: dict[str, Insert] = {}
+
+
+def _report_insert(dialect_name: str) -> Insert:
+    if dialect_name not in _REPORT_INSERTS:
+        dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+        stmt = dialect_insert(PAYMENT).on_conflict_do_nothing(index_elements=["business_id", "trans_id"])
+        _REPORT_INSERTS[dialect_name] = stmt.returning(PAYMENT.c.id, PAYMENT.c.trans_id)
+    return _REPORT_INSERTS[dialect_name]
 
 
 FLAGGED = (Outcome.INVALID, Outcome.FOREIGN_SHORTCODE)

@@ -10,6 +10,7 @@ lost; SQLite has one writer at a time anyway.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,11 +60,14 @@ def record_sightings(conn: Connection, sightings: Sequence[Sighting], now: datet
     later = [(i, s) for i, s in enumerate(sightings) if s.created_payment_id is None]
     if later:
         stored = _lock_payments(conn, [s for _, s in later])
-        for i, s in later:
-            row = stored.get((s.business_id, s.payment.trans_id))
+        keys = [(s.business_id, s.payment.trans_id) for _, s in later]
+        repeated = {k for k, n in Counter(keys).items() if n > 1}
+        for (i, s), key in zip(later, keys, strict=True):
+            row = stored.get(key)
             if row is not None:
                 results[i] = _merge_one(conn, row, s, now)
-                stored[(s.business_id, s.payment.trans_id)] = _reloaded(conn, row.id)
+                if key in repeated:  # the next report of it in this batch must see this one's fills
+                    stored[key] = _reloaded(conn, row.id)
     return [r if r is not None else Merged(0, "missing") for r in results]
 
 

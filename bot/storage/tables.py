@@ -143,6 +143,28 @@ class PaymentSightingRow(SQLModel, table=True):
     seen_at: datetime = _time()
 
 
+class StatementEntryRow(SQLModel, table=True):
+    """A statement row that is not money in: money out (withdrawals, payments made, M-PESA charges), a reversal, or
+    a transaction that did not complete. Kept apart from payments so it never counts as takings."""
+
+    __tablename__ = "statement_entry"
+    __table_args__ = (
+        UniqueConstraint("business_id", "receipt", "kind", "amount", "charge", name="uq_statement_entry"),
+        Index("ix_statement_entry_completed", "business_id", "completed_at"),
+    )
+    id: int | None = _id()
+    business_id: int = _fk("business.id", index=False)
+    receipt: str
+    kind: str  # out | reversal | not_completed
+    amount: Decimal = _money()
+    charge: bool = False
+    completed_at: datetime = _time()
+    details: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    original: str = ""  # a reversal's original receipt
+    callback_id: int | None = _fk("callback.id", nullable=True, index=False)  # the journaled statement file
+    imported_at: datetime = _time()
+
+
 class StkAttemptRow(SQLModel, table=True):
     """Each STK result, paid or not (1032 cancelled, 1037 timeout, 2001 wrong PIN...)."""
 

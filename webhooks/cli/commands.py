@@ -9,9 +9,11 @@ from webhooks.cli.chat import register as register_chat
 from webhooks.cli.customers import register as register_customers
 from webhooks.cli.daraja import register as register_daraja
 from webhooks.cli.export import register as register_export
+from webhooks.cli.imports import register as register_import
 from webhooks.cli.match import register as register_match
 from webhooks.cli.serve import register as register_serve
 from webhooks.cli.simulate import register as register_simulate
+from webhooks.cli.sms import register as register_sms
 from webhooks.cli.telegram import register as register_telegram
 
 app = typer.Typer(help="Hesabu: M-Pesa bookkeeping in the owner's chat.", no_args_is_help=True,
@@ -25,3 +27,5 @@ register_customers(app)
 register_telegram(app)
 register_daraja(app)
 register_chat(app)
+register_import(app)
+register_sms(app)

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import Engine
 from twilio.http import HttpClient
 
 from bot.channels.telegram.runtime import TelegramChannel, quiet_http_logs
@@ -26,7 +25,7 @@ from bot.jobs.outbox import OutboxSender
 from bot.jobs.scheduler import JobScheduler
 from bot.jobs.signals import DuePayments, Wakeup
 from bot.logs import configure_logging, get_logger
-from bot.storage.db import database_reachable, make_engine
+from bot.storage.db import Engine, database_reachable, make_engine
 from webhooks.intake.drain import SpoolDrain
 from webhooks.intake.spool import Spool
 from webhooks.intake.targets import CallbackTargets

@@ -9,37 +9,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, select
-from sqlmodel import Session
-
 from bot.assistant import wording
 from bot.assistant.messages import Reply
 from bot.ledger.money import ZERO, format_kes
+from bot.storage.customers import customer_names
+from bot.storage.db import Session
 from bot.storage.deliveries import outbox_payload
-from bot.storage.tables import BusinessRow, CustomerRow, InvoiceRow, OutboxRow
+from bot.storage.invoices import InvoiceBrief, invoice_briefs
+from bot.storage.tables import BusinessRow, OutboxRow
 
 log = logging.getLogger("hesabu.alerts")
-INVOICE: Table = InvoiceRow.__table__  # type: ignore[attr-defined]
-CUSTOMER: Table = CustomerRow.__table__  # type: ignore[attr-defined]
 PAYMENT_ALERT = "payment.alert"
 CALLBACK_FLAGGED = "callback.flagged"
 # the journal's `source` (bot.storage.intake) in the owner's words
 _ENDPOINTS = {"c2b_confirmation": "payment confirmation", "c2b_validation": "payment validation",
               "stk": "M-Pesa Express", "sms": "SMS forwarding"}
-
-
-@dataclass(frozen=True, slots=True)
-class _Invoice:
-    id: int
-    number: str
-    open_balance: Decimal
-    customer_id: int | None
 
 
 Renderer = Callable[[Session, OutboxRow, Mapping[str, Any]], "Reply | None"]
@@ -130,22 +120,12 @@ def _flagged(session: Session, outbox: OutboxRow, p: Mapping[str, Any]) -> Reply
     return wording.flagged_callback(endpoint, received, str(p.get("reason") or "unknown"))
 
 
-def _invoices(session: Session, business_id: int, ids: Iterable[int]) -> dict[int, _Invoice]:
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    query = select(INVOICE.c.id, INVOICE.c.number, INVOICE.c.open_balance, INVOICE.c.customer_id).where(
-        INVOICE.c.business_id == business_id, INVOICE.c.id.in_(wanted))
-    return {r.id: _Invoice(r.id, r.number, r.open_balance, r.customer_id) for r in session.connection().execute(query)}
+def _invoices(session: Session, business_id: int, ids: Iterable[int]) -> dict[int, InvoiceBrief]:
+    return invoice_briefs(session, business_id, list(ids))
 
 
 def _customer_names(session: Session, business_id: int, ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    query = select(CUSTOMER.c.id, CUSTOMER.c.name).where(CUSTOMER.c.business_id == business_id,
-                                                          CUSTOMER.c.id.in_(wanted))
-    return {r.id: r.name for r in session.connection().execute(query)}
+    return customer_names(session, business_id, [i for i in ids if i is not None])
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -19,8 +19,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
 from bot.assistant import followup, wording
 from bot.assistant import sources as _sources  # noqa: F401 - registers the payment.conflict renderer
 from bot.assistant.catalogue import lang_of, tr
@@ -62,12 +60,10 @@ from bot.storage.chats import (
     redeem_link_code,
     set_pending,
 )
-from bot.storage.lookups import (
-    customer_balances,
-    customer_credit,
-    invoice_lines,
-    payments_needing_owner,
-)
+from bot.storage.customers import customer_balances, customer_credit
+from bot.storage.db import Session
+from bot.storage.invoices import invoice_lines
+from bot.storage.payments import payments_needing_owner
 from bot.storage.settlements import decision_of, payment_of
 from bot.storage.tables import BusinessRow, CustomerRow
 

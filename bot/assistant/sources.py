@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlmodel import Session
-
 from bot.assistant.alerts import register_renderer
 from bot.assistant.messages import Reply
 from bot.ledger.money import format_kes
+from bot.storage.db import Session
 from bot.storage.sightings import CONFLICT_KIND
 from bot.storage.tables import OutboxRow, PaymentRow
 

@@ -15,8 +15,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
 from bot.assistant import wording
 from bot.assistant.alerts import register_renderer
 from bot.assistant.charts import daily_chart
@@ -36,6 +34,7 @@ from bot.ledger.summaries import (
     read_clock,
     top_payers,
 )
+from bot.storage.db import Session
 from bot.storage.reports import daily_totals, invoice_figures, invoices_due_by, payer_totals, payment_figures
 from bot.storage.tables import BusinessRow, OutboxRow
 

@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session
-
 from bot.bookkeeping.payments import incoming_payment
 from bot.ledger.allocation import UNAPPLIED, Allocation, Settlement, allocate, allocate_exact
 from bot.ledger.book import Customer, OpenInvoice
@@ -22,6 +20,7 @@ from bot.ledger.money import ZERO, format_kes
 from bot.ledger.references import reference_key
 from bot.ledger.replay import BalanceChange, BookChange, CreditChange, confirm
 from bot.storage.book import SqlBook
+from bot.storage.db import Session
 from bot.storage.settlements import (
     current_settlement,
     decision_of,

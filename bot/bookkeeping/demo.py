@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlmodel import Session
-
 from bot.bookkeeping.invoices import create_customer, create_invoice
 from bot.storage.businesses import business_by_shortcode, create_business
+from bot.storage.db import Session
 from bot.storage.tables import BusinessRow
 
 DEMO_NAME = "Demo Duka"

@@ -23,8 +23,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
+from bot.storage.db import Session
 from bot.storage.payments import payments_between
 from bot.storage.settlements import allocations_by_payment
 from bot.storage.tables import PaymentRow

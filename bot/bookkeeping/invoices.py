@@ -3,21 +3,19 @@ business's own sequence (INV-0001 by default), allocated race-free."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select, update
-from sqlmodel import Session
-
 from bot.ledger.money import ZERO
 from bot.ledger.phones import normalise_phone, phone_sha256
 from bot.ledger.references import name_key, name_tokens, reference_key
-from bot.storage.book import CUSTOMER, PHONE, SqlBook
-from bot.storage.tables import BusinessRow
+from bot.storage.book import SqlBook
+from bot.storage.customers import customer_exists
+from bot.storage.db import Session
+from bot.storage.invoices import take_invoice_number
 
-BUSINESS = BusinessRow.__table__  # type: ignore[attr-defined]
 _SKIP_TAKEN = 100
 
 
@@ -76,10 +74,8 @@ def find_customers(session: Session, business_id: int, text: str, limit: int = 1
 def next_invoice_number(session: Session, business_id: int) -> str:
     """Take the business's next number: one UPDATE … RETURNING, so two concurrent invoices never share one
     (the row lock serialises them on PostgreSQL, BEGIN IMMEDIATE on SQLite)."""
-    row = session.connection().execute(
-        update(BUSINESS).where(BUSINESS.c.id == business_id).values(invoice_next=BUSINESS.c.invoice_next + 1)
-        .returning(BUSINESS.c.invoice_next, BUSINESS.c.invoice_format)).one()
-    return format_number(row.invoice_format, row.invoice_next - 1)
+    pattern, n = take_invoice_number(session, business_id)
+    return format_number(pattern, n)
 
 
 def format_number(pattern: str, n: int) -> str:
@@ -94,9 +90,7 @@ def create_invoice(session: Session, business_id: int, customer_id: int, amount:
     """An open invoice for a customer of this business; `number` (imports, replay) or the next in sequence."""
     if amount <= ZERO:
         return NewInvoice(False, message="an invoice amount must be more than zero")
-    owner = session.connection().execute(select(CUSTOMER.c.id).where(
-        CUSTOMER.c.business_id == business_id, CUSTOMER.c.id == customer_id)).first()
-    if owner is None:
+    if not customer_exists(session, business_id, customer_id):
         return NewInvoice(False, message="customer not found")
     book = SqlBook(session, business_id)
     chosen = number.strip() if number else next_invoice_number(session, business_id)
@@ -108,15 +102,6 @@ def create_invoice(session: Session, business_id: int, customer_id: int, amount:
         return NewInvoice(False, message=f"invoice number {chosen} is already used")
     invoice_id = book.add_invoice(chosen, customer_id, amount, issued, due, description)
     return NewInvoice(True, invoice_id, chosen, f"invoice {chosen} for {amount:.2f}")
-
-
-def phones_of(session: Session, business_id: int, customer_ids: Sequence[int]) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    rows = session.connection().execute(select(PHONE.c.customer_id, PHONE.c.phone).where(
-        PHONE.c.business_id == business_id, PHONE.c.customer_id.in_(list(customer_ids))))
-    for r in rows:
-        out.setdefault(r.customer_id, []).append(r.phone)
-    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
-
 from bot.bookkeeping.payments import incoming_payment, match_settings
 from bot.ledger.matching import Decision, DecisionKind, match_payment
 from bot.ledger.replay import apply_changes
 from bot.storage.book import SqlBook
+from bot.storage.db import Session
 from bot.storage.settlements import (
     StoredDecision,
     claim_payment,

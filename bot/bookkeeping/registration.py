@@ -7,14 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine
-
 from bot.bookkeeping.daraja_gateway import DarajaGateway, url_problem
 from bot.ledger.phones import normalise_phone
 from bot.mpesa.daraja_errors import DarajaError, Failure
 from bot.storage.businesses import business_by_shortcode
 from bot.storage.daraja import DarajaCredentials, credentials_for, mark_pull_registered, mark_registered
-from bot.storage.db import unit_of_work
+from bot.storage.db import Engine, unit_of_work
 from bot.storage.sealing import SealError
 
 VERSIONS = ("v1", "v2")

@@ -13,15 +13,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine
-
 from bot.bookkeeping.actions import ignore_payment, match_by_hand
 from bot.bookkeeping.invoices import create_customer, create_invoice
 from bot.bookkeeping.processing import Processed, process_payment
 from bot.ledger.allocation import Settlement
 from bot.ledger.phones import normalise_phone
 from bot.storage.businesses import CallbackTarget, create_business
-from bot.storage.db import unit_of_work
+from bot.storage.db import Engine, unit_of_work
 from bot.storage.intake import CallbackRecord, record_callbacks
 
 BuildRecord = Callable[[str, CallbackTarget, bytes, str, datetime], CallbackRecord]

@@ -22,10 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
-
 from bot.assistant.conversation import handle_message
 from bot.assistant.limits import ChatRateLimit
 from bot.assistant.messages import InboundMessage, Reply, rendered
@@ -35,7 +31,7 @@ from bot.ledger.chat_input import plain_number
 from bot.logs import get_logger
 from bot.storage.businesses import ShortcodeTaken
 from bot.storage.chats import LinkedBusiness, chat_state, link_chat, linked_businesses
-from bot.storage.db import unit_of_work
+from bot.storage.db import Engine, IntegrityError, Session, unit_of_work
 from bot.storage.web_chat import add_message, edit_message, web_chats_exist
 
 log = get_logger("webchat")

@@ -19,12 +19,10 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
-
 from bot.bookkeeping.processing import Processed, claim_unprocessed, process_payment
 from bot.jobs.signals import DuePayments
 from bot.logs import get_logger
-from bot.storage.db import unit_of_work, write_gate
+from bot.storage.db import Engine, unit_of_work, write_gate
 
 log = get_logger("matching")
 SWEEP_BATCH = 200

@@ -24,13 +24,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
-
 from bot.assistant.alerts import render_outbox_message
 from bot.assistant.messages import Reply, rendered
 from bot.channels.base import Channel, Held, RetryLater, Undeliverable
 from bot.jobs.signals import Wakeup
-from bot.storage.db import unit_of_work
+from bot.storage.db import Engine, unit_of_work
 from bot.storage.deliveries import (
     ClaimedDelivery,
     claim_deliveries,

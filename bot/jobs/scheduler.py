@@ -5,7 +5,7 @@
   digest.morning   every minute: the same at the digest time (07:00) for invoices due today and overdue.
   matching.sweep   every 30 s: payments matching never saw (the processor's sweep; not duplicated here).
 
-Jobs are short, idempotent and run by exactly one process (bot.jobs.leadership). Exactly-once does not rest
+Jobs are short, idempotent and run by exactly one process (bot.storage.leadership). Exactly-once does not rest
 on leadership alone: the dispatch row (unique per business, kind and local day) is inserted with ON CONFLICT
 DO NOTHING in the transaction that queues the outbox message, so two leaders (a lock lost mid-tick), a
 restart after sending, or a server that was down at 20:00 and is back at 20:30 all end with one summary.
@@ -23,12 +23,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine
 
 from bot.assistant.summaries import DIGEST_MORNING, SUMMARY_DAILY, scheduled_time
-from bot.jobs.leadership import Leadership, leadership_for
 from bot.ledger.summaries import due_day
-from bot.storage.db import unit_of_work
+from bot.storage.db import Engine, unit_of_work
+from bot.storage.leadership import Leadership, leadership_for
 from bot.storage.reports import ScheduledBusiness, claim_dispatch, dispatched, invoice_figures, scheduled_businesses
 from bot.storage.settlements import queue_message
 

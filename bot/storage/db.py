@@ -1,4 +1,8 @@
-"""Engines and the unit of work. SQLite gets WAL, a busy timeout and foreign keys; both get the same schema."""
+"""Engines and the unit of work. SQLite gets WAL, a busy timeout and foreign keys; both get the same schema.
+
+This package is the only code that imports sqlalchemy or sqlmodel (an import-linter contract): the layers
+above name an engine, a session and the database's failures through the names exported here.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,17 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
+
+# the database's failures as the callers above storage catch them
+DatabaseError = DBAPIError  # any error the driver raised
+DatabaseUnreachable = OperationalError  # the database cannot be reached or refused the connection
+__all__ = ["Connection", "DatabaseError", "DatabaseUnreachable", "Engine", "IntegrityError", "Session",
+           "database_reachable", "make_engine", "make_scratch_engine", "make_single_use_engine", "unit_of_work",
+           "write_gate"]
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -32,6 +44,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def make_single_use_engine(url: str) -> Engine:
     """For command-line tools: no pool left behind."""
     return make_engine(url, poolclass=NullPool) if not url.startswith("sqlite") else make_engine(url)
+
+
+def make_scratch_engine(url: str) -> Engine:
+    """A throw-away SQLite file (`hesabu match replay`): synchronous=OFF, nothing in it outlives the command."""
+    engine = make_engine(url)
+    event.listen(engine, "connect", lambda conn, _r: conn.execute("PRAGMA synchronous=OFF"))
+    return engine
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

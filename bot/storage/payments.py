@@ -18,3 +18,10 @@ def payments_between(session: Session, business_id: int, start: datetime | None,
     if end is not None:
         query = query.where(PaymentRow.paid_at < end)
     return list(session.exec(query.order_by(col(PaymentRow.paid_at), col(PaymentRow.id))))
+
+
+def payments_needing_owner(session: Session, business_id: int, limit: int = 10) -> list[PaymentRow]:
+    query = (select(PaymentRow).where(PaymentRow.business_id == business_id,
+                                      col(PaymentRow.status).in_(("unmatched", "suggested")))
+             .order_by(col(PaymentRow.paid_at).desc()).limit(limit))
+    return list(session.exec(query))

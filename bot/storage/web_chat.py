@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import Column, Index, LargeBinary, Text
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from bot.storage.chat_tables import ChatLinkRow
-from bot.storage.tables import CustomerPhoneRow, CustomerRow, InvoiceRow, _id, _time
+from bot.storage.tables import _id, _time
 
 # a row committed late (a slow transaction) still reaches a page that polled meanwhile: polls look back this far
 POLL_OVERLAP = timedelta(seconds=10)
@@ -120,31 +119,3 @@ def _message(row: WebMessageRow) -> WebMessage:
     choices = [(str(label), str(data)) for label, data in json.loads(row.choices or "[]")]
     return WebMessage(row.id or 0, row.direction, row.text, choices, row.picture is not None, row.document_name,
                       row.created_at, row.updated_at)
-
-
-@dataclass(frozen=True, slots=True)
-class InvoiceToPay:
-    """An open invoice as the payment simulator fills its form: number, customer, a phone, what is still due."""
-
-    number: str
-    customer: str
-    phone: str
-    open_balance: Decimal
-
-
-def invoices_to_pay(session: Session, business_id: int, limit: int = 10) -> list[InvoiceToPay]:
-    """This business's open invoices, oldest first, each with one of its customer's phones (or "")."""
-    query = (select(InvoiceRow, CustomerRow.name)
-             .join(CustomerRow, col(CustomerRow.id) == col(InvoiceRow.customer_id), isouter=True)
-             .where(InvoiceRow.business_id == business_id, col(InvoiceRow.open_balance) > 0)
-             .order_by(col(InvoiceRow.id)).limit(limit))
-    rows = list(session.exec(query))
-    customer_ids = {inv.customer_id for inv, _ in rows if inv.customer_id is not None}
-    phones: dict[int, str] = {}
-    if customer_ids:
-        for phone in session.exec(select(CustomerPhoneRow).where(
-                CustomerPhoneRow.business_id == business_id, col(CustomerPhoneRow.customer_id).in_(customer_ids))
-                .order_by(col(CustomerPhoneRow.id))):
-            phones.setdefault(phone.customer_id, phone.phone)
-    return [InvoiceToPay(inv.number, name or "", phones.get(inv.customer_id or 0, ""), inv.open_balance)
-            for inv, name in rows]

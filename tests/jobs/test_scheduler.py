@@ -13,9 +13,9 @@ import time_machine
 from sqlalchemy import select, text
 from sqlmodel import Session
 
-from bot.jobs.leadership import AdvisoryLockLeadership, leadership_for
 from bot.jobs.scheduler import JOBS, JobScheduler, queue_due
 from bot.storage.db import make_engine, unit_of_work
+from bot.storage.leadership import AdvisoryLockLeadership, leadership_for
 from bot.storage.tables import BusinessRow, OutboxRow, SummaryDispatchRow
 from tests.summaries.support import add_invoice, local, store
 

@@ -6,9 +6,9 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import typer
-from sqlmodel import Session
 
 from bot.storage.businesses import business_by_shortcode
+from bot.storage.db import Session
 from bot.storage.tables import BusinessRow
 from webhooks.settings import Settings
 

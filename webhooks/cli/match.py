@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from bot.bookkeeping.replay import ReplayError, replay_scenario
-from bot.storage.db import make_single_use_engine
+from bot.storage.db import make_scratch_engine, make_single_use_engine
 from bot.storage.migrate import upgrade
 from webhooks.cli.common import fail
 from webhooks.intake.records import build_record
@@ -29,11 +29,7 @@ def replay_file(path: Path, database_url: str | None = None) -> list[dict[str, o
     with tempfile.TemporaryDirectory(prefix="hesabu-replay-") as scratch:
         url = database_url or f"sqlite:///{Path(scratch) / 'replay.db'}"
         upgrade(url)
-        engine = make_single_use_engine(url)
-        if url.startswith("sqlite"):
-            from sqlalchemy import event
-
-            event.listen(engine, "connect", lambda conn, _r: conn.execute("PRAGMA synchronous=OFF"))
+        engine = make_scratch_engine(url) if url.startswith("sqlite") else make_single_use_engine(url)
         try:
             return list(replay_scenario(engine, scenario, build_record))
         finally:

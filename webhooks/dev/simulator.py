@@ -19,7 +19,7 @@ import httpx
 
 from bot.ledger.phones import normalise_phone, phone_sha256
 from bot.ledger.references import digits_key
-from bot.storage.web_chat import InvoiceToPay
+from bot.storage.invoices import InvoiceToPay
 from webhooks.urls import callback_url
 
 

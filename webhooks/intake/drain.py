@@ -8,11 +8,9 @@ from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
-
 from bot.logs import get_logger
 from bot.storage.businesses import callback_targets
-from bot.storage.db import write_gate
+from bot.storage.db import Engine, write_gate
 from bot.storage.intake import claim_spool_keys, record_callbacks
 from webhooks.intake.records import build_record
 from webhooks.intake.spool import Spool, SpoolEntry

@@ -13,10 +13,9 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-from sqlalchemy import Engine
-
 from bot.logs import get_logger
 from bot.storage.businesses import CallbackTarget, callback_targets, token_digest
+from bot.storage.db import Engine
 
 log = get_logger("intake.targets")
 TARGETS_FILE = "targets.json"

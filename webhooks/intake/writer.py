@@ -16,12 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
-
 from bot.logs import get_logger
 from bot.storage.businesses import token_digest
-from bot.storage.db import write_gate
+from bot.storage.db import DatabaseError, DatabaseUnreachable, Engine, write_gate
 from bot.storage.intake import CallbackRecord, Outcome, Recorded, record_callbacks
 from webhooks.intake.spool import Spool, SpoolEntry
 from webhooks.metrics import Metrics
@@ -98,15 +95,15 @@ class CallbackWriter:
         self.metrics.batch_size.observe(len(records))
         try:
             return self._commit(records)
-        except OperationalError:
+        except DatabaseUnreachable:
             return self._spool(records)  # the database is unreachable: no point trying one by one
-        except DBAPIError:
+        except DatabaseError:
             pass
         results: list[Stored] = []
         for record in records:
             try:
                 results.extend(self._commit([record]))
-            except DBAPIError:
+            except DatabaseError:
                 results.extend(self._spool([record]))
         return results
 

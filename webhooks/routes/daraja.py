@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.storage.businesses import CallbackTarget
-from bot.storage.invoices_lookup import reference_is_known
+from bot.storage.invoices import reference_is_known
 from webhooks.deps import forwarded_client, is_allowed
 from webhooks.intake.records import build_record
 from webhooks.services import Services

@@ -10,8 +10,8 @@ import asyncio
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Response
-from sqlmodel import Session
 
+from bot.storage.db import Session
 from bot.storage.whatsapp import media_of
 from webhooks.deps import ServicesDep
 

@@ -26,8 +26,9 @@ from bot.channels.web import COOKIE, WebChannel
 from bot.logs import get_logger
 from bot.storage.businesses import shortcodes_of
 from bot.storage.db import unit_of_work
+from bot.storage.invoices import invoices_to_pay
 from bot.storage.tables import BusinessRow
-from bot.storage.web_chat import invoices_to_pay, message_file, messages_since
+from bot.storage.web_chat import message_file, messages_since
 from webhooks.deps import ServicesDep, load_json, read_limited_body
 from webhooks.dev.simulator import SimulatedPayment, morning_burst, post_payment
 

@@ -21,8 +21,6 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
@@ -33,7 +31,7 @@ from bot.channels.base import ChannelError, RetryLater, SentRef
 from bot.channels.telegram.inbound import inbound_from_update
 from bot.channels.telegram.sender import TelegramSender, build_telegram_application
 from bot.logs import get_logger
-from bot.storage.db import unit_of_work
+from bot.storage.db import Engine, Session, unit_of_work
 
 log = get_logger("telegram")
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]

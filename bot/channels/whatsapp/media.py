@@ -10,9 +10,7 @@ import hmac
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
-
-from bot.storage.db import unit_of_work, write_gate
+from bot.storage.db import Engine, unit_of_work, write_gate
 from bot.storage.whatsapp import store_media
 
 MEDIA_TTL = timedelta(hours=24)

@@ -21,16 +21,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from bot.assistant.conversation import handle_message
 from bot.assistant.limits import ChatRateLimit
 from bot.assistant.messages import InboundMessage, Reply, rendered
 from bot.channels.base import ChannelError, Held, RetryLater, SentRef
 from bot.channels.whatsapp.sender import OutsideWindow, WhatsAppSender, template_variables
 from bot.logs import get_logger
-from bot.storage.db import unit_of_work, write_gate
+from bot.storage.db import Engine, Session, unit_of_work, write_gate
 from bot.storage.whatsapp import release_held, remember_offered, window_open
 
 log = get_logger("whatsapp")

@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
-
 from bot.bookkeeping.actions import ignore_payment
+from bot.storage.db import Session
 from bot.storage.settlements import current_settlement, payment_by_trans_id, queue_message
 from bot.storage.tables import PaymentRow
 

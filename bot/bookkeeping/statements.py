@@ -16,8 +16,6 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Engine
-
 from bot.bookkeeping.reversals import reverse_payment
 from bot.ledger.money import ZERO
 from bot.mpesa.statements import (
@@ -32,7 +30,7 @@ from bot.mpesa.statements import (
     read_portal_csv,
     read_statement_pdf,
 )
-from bot.storage.db import unit_of_work, write_gate
+from bot.storage.db import Engine, unit_of_work, write_gate
 from bot.storage.intake import record_reports
 from bot.storage.statements import journal_statement, keep_apart
 

@@ -9,11 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from sqlalchemy import Engine
 
 from bot.bookkeeping.statements import ImportReport, import_statement
 from bot.mpesa.statements import StatementProblem
-from bot.storage.db import make_single_use_engine, unit_of_work
+from bot.storage.db import Engine, make_single_use_engine, unit_of_work
 from webhooks.cli.common import business_or_exit, fail, read_settings
 
 import_app = typer.Typer(help="Bring payments in from files.", no_args_is_help=True)

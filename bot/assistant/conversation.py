@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from bot.assistant import followup, wording
 from bot.assistant import sources as _sources  # noqa: F401 - registers the payment.conflict renderer
-from bot.assistant.catalogue import lang_of, tr
+from bot.assistant.catalogue import N_, Lang, kes, lang_of, month, ntr, tr
 from bot.assistant.grammar import (
     HELP_TEXT,
     Chat,
@@ -50,6 +50,7 @@ from bot.bookkeeping.invoices import create_customer, create_invoice, find_custo
 from bot.ledger.chat_input import InputError, plain_number, read_amount, read_date
 from bot.ledger.money import format_kes
 from bot.ledger.summaries import Period, period_bounds
+from bot.storage.businesses import business_language, set_business_language
 from bot.storage.chat_tables import ChatStateRow
 from bot.storage.chats import (
     LinkedBusiness,
@@ -67,8 +68,6 @@ from bot.storage.payments import payments_needing_owner
 from bot.storage.settlements import decision_of, payment_of
 from bot.storage.tables import BusinessRow, CustomerRow
 
-UNLINKED = Reply("Hi! This is Hesabu, M-Pesa bookkeeping for your business.\n"
-                 "To start, ask the business owner for a link code and send: /start CODE")
 OWNER_ONLY = (Undo, Match, Export, Settings, RecordPayment, RequestPayment)
 MAX_MESSAGE_CHARS = 2000  # every command fits in a tenth of this; the parse never sees more
 TOO_LONG = Reply(f"That message is too long for me. Send one command at a time (up to {MAX_MESSAGE_CHARS:,} "
@@ -112,6 +111,17 @@ class Turn:
     def actor(self) -> str:
         return f"{self.msg.channel}:{self.msg.chat_id}"
 
+    @property
+    def lang(self) -> Lang:
+        """The chat's language: chosen (/language) or read from its first messages, else the business's
+        default setting, else English."""
+        if self.state.language in ("en", "sw"):
+            return lang_of(self.state.language)
+        if self.business is None:
+            return "en"
+        row = self.session.get(BusinessRow, self.business.business_id)
+        return business_language(row.settings_json if row is not None else None)
+
     def pending(self) -> dict[str, Any]:
         return pending_of(self.state)
 
@@ -151,8 +161,9 @@ def _answer(turn: Turn) -> list[Reply]:
         reading = read_message(turn.msg.text, turn.today)
     if reading.intent == "start":
         return _start(turn, Start(reading.args.get("code")))
+    _notice_language(turn, reading)
     if not turn.links:
-        return [UNLINKED]
+        return [_unlinked(reading.lang)]
     if turn.business is None and reading.intent != "business":
         return _choose_business(turn, ChooseBusiness())
     pending = turn.pending()
@@ -167,15 +178,40 @@ def _answer(turn: Turn) -> list[Reply]:
     return _act(turn, reading)
 
 
+_LANG_NAMES = {"en": "en", "english": "en", "kiingereza": "en", "sw": "sw", "swahili": "sw", "kiswahili": "sw"}
+_NO_INVOICES = {"open": N_("No open invoices."), "overdue": N_("No overdue invoices."), "all": N_("No invoices yet.")}
+_INVOICES_TITLE = {"open": N_("Open invoices:"), "overdue": N_("Overdue invoices:"), "all": N_("All invoices:")}
+
+
+def _unlinked(lang: Lang) -> Reply:
+    return Reply(tr(lang, "Hi! This is Hesabu, M-Pesa bookkeeping for your business.\n"
+                          "To start, ask the business owner for a link code and send: /start CODE"))
+
+
+def _notice_language(turn: Turn, reading: Reading) -> None:
+    """A chat with no language yet takes the one its person clearly writes in; the answer to this message is
+    in the language the message is clearly in (the chat's otherwise)."""
+    if turn.state.language is None and reading.sure and reading.intent != "language":
+        turn.state.language = reading.lang
+        turn.session.add(turn.state)
+
+
+def _reply_lang(turn: Turn, reading: Reading) -> Lang:
+    return reading.lang if reading.sure else turn.lang
+
+
 def _answered(turn: Turn, asked: dict[str, Any], reading: Reading) -> list[Reply] | None:
     """The message as the answer to the question asked last; None when it is a new request instead."""
     piece = followup.PIECES.get(str(asked.get("ask")))
     if reading.intent is not None and not (piece == "receipt" and reading.intent == "verify"):
         return None
+    if reading.why == "ask" and reading.partial is not None:
+        return None  # another half request ("create an invoice for Mary"): it replaces this one
     done = followup.answer(asked, turn.msg.text, turn.today)
     if done is None:
         if reading.why == "ask":
             return None  # another half request: it replaces this one
+        asked = {**asked, "lang": _reply_lang(turn, reading)}
         sorry = tr(lang_of(asked.get("lang")), "Sorry, I couldn't read that.")
         return [Reply(f"{sorry}\n{question(_asked_reading(asked), turn.role)}", _question_choices(asked))]
     turn.remember({})
@@ -197,6 +233,7 @@ def _question_choices(asked: dict[str, Any]) -> tuple[Choice, ...]:
 def _act(turn: Turn, reading: Reading) -> list[Reply]:
     """A complete reading goes to its handler; a half one is kept and asked about; chat gets a friendly word."""
     if reading.intent is None:
+        reading = replace(reading, lang=_reply_lang(turn, reading))
         asked = followup.pending_question(reading)
         if asked is not None:
             turn.remember({"ask": asked})
@@ -206,7 +243,8 @@ def _act(turn: Turn, reading: Reading) -> list[Reply]:
         return [Reply(question(reading, turn.role))]
     command = to_command(reading)
     if isinstance(command, OWNER_ONLY) and turn.role != "owner":
-        return [Reply("Only the business owner can do that. Ask them, or send /help for what you can do.")]
+        return [Reply(tr(turn.lang, "Only the business owner can do that. Ask them, or send help for what you "
+                                    "can do."))]
     return _HANDLERS[type(command)](turn, command)
 
 
@@ -215,14 +253,19 @@ def _act(turn: Turn, reading: Reading) -> list[Reply]:
 
 def _start(turn: Turn, command: Start) -> list[Reply]:
     if command.code is None:
-        return [_help(turn, Help())[0]] if turn.links else [UNLINKED]
+        return [_help(turn, Help())[0]] if turn.links else [_unlinked(turn.lang)]
     outcome = redeem_link_code(turn.session, turn.msg.channel, turn.msg.chat_id, command.code,
                                turn.msg.sender_name, turn.now)
     if not outcome.ok or outcome.business is None:
-        why = {"used": "has already been used", "expired": "has expired"}.get(outcome.reason, "is not valid")
-        return [Reply(f"That code {why}. Ask the owner for a new one (hesabu link-code).")]
+        why = {"used": "That code has already been used. Ask the owner for a new one (hesabu link-code).",
+               "expired": "That code has expired. Ask the owner for a new one (hesabu link-code)."}.get(
+            outcome.reason, "That code is not valid. Ask the owner for a new one (hesabu link-code).")
+        return [Reply(tr(turn.lang, why))]
     linked = replace(turn, business=outcome.business)
-    return [Reply(f"Linked to {outcome.business.name} as {outcome.business.role}."), _help(linked, Help())[0]]
+    lang = linked.lang
+    role = tr(lang, "owner") if outcome.business.role == "owner" else tr(lang, "staff")
+    return [Reply(tr(lang, "Linked to {business} as {role}.", business=outcome.business.name, role=role)),
+            _help(linked, Help())[0]]
 
 
 def _choose_business(turn: Turn, command: ChooseBusiness) -> list[Reply]:
@@ -230,15 +273,15 @@ def _choose_business(turn: Turn, command: ChooseBusiness) -> list[Reply]:
         chosen = turn.links[command.number - 1]
         turn.state.business_id = chosen.business_id
         turn.session.add(turn.state)
-        return [Reply(f"Now working on {chosen.name}.")]
+        return [Reply(tr(turn.lang, "Now working on {business}.", business=chosen.name))]
     lines = [f"{i}. {b.name} ({b.role})" for i, b in enumerate(turn.links, start=1)]
     choices = tuple(Choice(b.name[:40], f"b:{i}") for i, b in enumerate(turn.links, start=1))
-    return [Reply("Which business?\n" + "\n".join(lines), choices)]
+    return [Reply(tr(turn.lang, "Which business?") + "\n" + "\n".join(lines), choices)]
 
 
 def _help(turn: Turn, _command: Help | Chat) -> list[Reply]:
     role = "owner" if turn.role == "owner" else "staff"
-    return [wording.help_reply(HELP_TEXT[role], turn.slash)]
+    return [wording.help_reply(HELP_TEXT[role], turn.slash, turn.lang)]
 
 
 # --- invoices ---------------------------------------------------------------------------------------
@@ -271,7 +314,7 @@ def _advance_invoice(turn: Turn, draft: dict[str, Any]) -> list[Reply]:
                           ("amount", draft.get("amount") is None), ("due", draft.get("ask_due"))):
         if missing:
             turn.remember({"invoice": {**draft, "asked": part}})
-            return [wording.ask_for(part)]
+            return [wording.ask_for(part, turn.lang)]
     due = read_date(draft["due"], turn.today) if draft.get("due") else None
     if isinstance(due, InputError):
         turn.remember({"invoice": {**draft, "asked": "due", "due": None}})
@@ -314,16 +357,17 @@ def _create_invoice(turn: Turn, draft: dict[str, Any], customer_id: int, due: da
     row = turn.session.get(CustomerRow, customer_id)
     customer = row.name if row is not None else (draft.get("customer") or "")
     return [wording.invoice_created(made.number, customer, amount, due, business.shortcode,
-                                    till=business.kind == "till", today=turn.today)]
+                                    till=business.kind == "till", today=turn.today, lang=turn.lang)]
 
 
 def _list_invoices(turn: Turn, command: ListInvoices) -> list[Reply]:
     lines = invoice_lines(turn.session, turn.business_id, command.which, turn.today)
     if not lines:
-        return [Reply(f"No {command.which} invoices.")]
-    rows = [f"{i.number} {wording.short_name(i.customer)} {format_kes(i.open_balance)} due"
-            + (f" {wording.day_text(i.due, turn.today)}" if i.due else "") for i in lines]
-    return [Reply(f"{command.which.capitalize()} invoices:\n" + "\n".join(rows))]
+        return [Reply(tr(turn.lang, _NO_INVOICES[command.which]))]
+    rows = [f"{i.number} {wording.short_name(i.customer)} {kes(i.open_balance)}"
+            + (" " + tr(turn.lang, "due {day}", day=wording.day_text(i.due, turn.today, turn.lang)) if i.due else "")
+            for i in lines]
+    return [Reply(tr(turn.lang, _INVOICES_TITLE[command.which]) + "\n" + "\n".join(rows))]
 
 
 # --- payments ---------------------------------------------------------------------------------------
@@ -332,26 +376,27 @@ def _list_invoices(turn: Turn, command: ListInvoices) -> list[Reply]:
 def _unmatched(turn: Turn, _command: Unmatched) -> list[Reply]:
     payments = payments_needing_owner(turn.session, turn.business_id)
     if not payments:
-        return [Reply("Every payment is matched. Nothing needs you.")]
+        return [Reply(tr(turn.lang, "Every payment is matched. Nothing needs you."))]
     rows = [f"{p.trans_id} {format_kes(p.amount)} {wording.short_name(p.payer_name)} "
             f"{wording.safe_text(p.reference) or '(no account)'}" for p in payments]
     hint = "/match RECEIPT INVOICE" if turn.slash else "match RECEIPT INVOICE"
-    return [Reply("Payments that need you:\n" + "\n".join(rows) + f"\nMatch one: {hint}")]
+    return [Reply(tr(turn.lang, "Payments that need you:") + "\n" + "\n".join(rows) + "\n"
+                  + tr(turn.lang, "Match one: {hint}", hint=hint))]
 
 
 def _match(turn: Turn, command: Match) -> list[Reply]:
     result = actions.match_by_hand(turn.session, turn.business_id, command.trans_id, command.invoices, turn.actor)
-    return [_action_reply(result)]
+    return [_action_reply(result, turn.lang)]
 
 
 def _undo(turn: Turn, _command: Undo) -> list[Reply]:
     return [Reply(_said(actions.undo_last(turn.session, turn.business_id, turn.actor, turn.now)))]
 
 
-def _action_reply(result: actions.ActionResult) -> Reply:
+def _action_reply(result: actions.ActionResult, lang: Lang = "en") -> Reply:
     if not result.ok:
         return Reply(_said(result))
-    return Reply(_said(result), (Choice("Undo", "u"),))
+    return Reply(_said(result), (Choice(tr(lang, "Undo"), "u"),))
 
 
 def _said(result: actions.ActionResult) -> str:
@@ -365,28 +410,28 @@ def _on_choice(turn: Turn, data: str) -> list[Reply]:
     if business_number is not None:
         return _choose_business(turn, ChooseBusiness(business_number))
     if not turn.links or turn.business is None:
-        return [UNLINKED]
+        return [_unlinked(turn.lang)]
     if data.startswith("i:"):
         return _pick_customer(turn, data[2:])
     if data.startswith("a:"):
         asked = turn.pending().get("ask")
         done = followup.answer(asked, data[2:], turn.today) if asked else None
         if done is None:
-            return [Reply("That question has expired. Send the request again.")]
+            return [Reply(tr(turn.lang, "That question has expired. Send the request again."))]
         turn.remember({})
         return _act(turn, done)
     if data == GO_THROUGH:  # the summary's "Go through them": staff may look too
         return _unmatched(turn, Unmatched())
     if turn.role != "owner":
-        return [Reply("Only the business owner can confirm or change matches.")]
+        return [Reply(tr(turn.lang, "Only the business owner can confirm or change matches."))]
     if data == "u":
         return _edited(turn, _undo(turn, Undo())[0])
     chosen = wording.read_choice(data)
     if chosen is None:
-        return [Reply("That button is no longer valid. Send /unmatched to see what needs you.")]
+        return [Reply(tr(turn.lang, "That button is no longer valid. Send /unmatched to see what needs you."))]
     if chosen.action == "x":
         return _edited(turn, _action_reply(actions.ignore_payment(turn.session, turn.business_id,
-                                                                   chosen.payment_id, turn.actor)))
+                                                                   chosen.payment_id, turn.actor), turn.lang))
     if chosen.action == "o":
         return _ask_other_invoice(turn, chosen.payment_id)
     return _edited(turn, _confirm(turn, chosen.payment_id, chosen.invoice_id or 0))
@@ -397,27 +442,29 @@ def _confirm(turn: Turn, payment_id: int, invoice_id: int) -> Reply:
     index = next((i for i, s in enumerate(decision.suggestions if decision else ())
                   if any(str(a.invoice_id) == str(invoice_id) for a in s.allocations)), None)
     if index is None:
-        return Reply("That suggestion is no longer on offer. Send /unmatched to see what needs you.")
-    return _action_reply(actions.confirm_suggestion(turn.session, turn.business_id, payment_id, index, turn.actor))
+        return Reply(tr(turn.lang, "That suggestion is no longer on offer. Send /unmatched to see what needs you."))
+    return _action_reply(actions.confirm_suggestion(turn.session, turn.business_id, payment_id, index, turn.actor),
+                         turn.lang)
 
 
 def _ask_other_invoice(turn: Turn, payment_id: int) -> list[Reply]:
     payment = payment_of(turn.session, turn.business_id, payment_id)
     if payment is None:
-        return [Reply("That payment was not found.")]
+        return [Reply(tr(turn.lang, "That payment was not found."))]
     hint = "/match" if turn.slash else "match"
-    return [Reply(f"Which invoice did {payment.trans_id} pay? Send:\n{hint} {payment.trans_id} INV-0001")]
+    return [Reply(tr(turn.lang, "Which invoice did {receipt} pay? Send:", receipt=payment.trans_id)
+                  + f"\n{hint} {payment.trans_id} INV-0001")]
 
 
 def _pick_customer(turn: Turn, choice: str) -> list[Reply]:
     draft = turn.pending().get("invoice")
     if draft is None:
-        return [Reply("That question has expired. Send /invoice again.")]
+        return [Reply(tr(turn.lang, "That question has expired. Send /invoice again."))]
     if choice == NEW_CUSTOMER:
         return _advance_invoice(turn, {**draft, "new_customer": True})
     customer_id = plain_number(choice)
     if customer_id is None or not _customer_exists(turn, customer_id):
-        return [Reply("That customer was not found. Send /invoice again.")]
+        return [Reply(tr(turn.lang, "That customer was not found. Send /invoice again."))]
     return _advance_invoice(turn, {**draft, "customer_id": customer_id})
 
 
@@ -449,14 +496,15 @@ def _business_row(turn: Turn) -> BusinessRow:
 def _customer(turn: Turn, command: CustomerLookup) -> list[Reply]:
     found = find_customers(turn.session, turn.business_id, command.phone or command.query)
     if not found:
-        return [Reply(f"No customer matches {wording.safe_text(command.query)!r}.")]
+        return [Reply(tr(turn.lang, "No customer matches {query}.", query=repr(wording.safe_text(command.query))))]
     owed = customer_balances(turn.session, turn.business_id, [c.id for c in found])
     rows = []
     for c in found[:5]:
         credit = customer_credit(turn.session, turn.business_id, c.id)
         code = f" {c.account_code}" if c.account_code else ""
-        line = f"{c.name}{code}: owes {format_kes(owed.get(c.id, Decimal(0)))}"
-        rows.append(line + (f", credit {format_kes(credit)}" if credit else ""))
+        who = c.name + code
+        line = tr(turn.lang, "{name}: owes {amount}", name=who, amount=kes(owed.get(c.id, Decimal(0))))
+        rows.append(line + (tr(turn.lang, ", credit {amount}", amount=kes(credit)) if credit else ""))
     return [Reply("\n".join(rows))]
 
 
@@ -469,15 +517,26 @@ def _settings(turn: Turn, command: Settings) -> list[Reply]:
         if problem:
             return [wording.problem(problem, "/settings summary 20:30")]
         turn.session.add(business)
+    elif command.key == "language" and command.value:
+        chosen = _LANG_NAMES.get(command.value.strip().casefold())
+        if chosen is None:
+            return [wording.problem(tr(turn.lang, "choose en or sw"), "/settings language sw", turn.lang)]
+        set_business_language(business, chosen)
+        turn.session.add(business)
     elif command.key is not None:
         return [wording.problem(f"there is no setting {command.key!r}", "/settings summary 20:30")]
     kind = "Till" if business.kind == "till" else "Paybill"
+    lang = turn.lang
     shortcode = turn.business.shortcode if turn.business else ""
     times = {what: scheduled_time(business.settings_json, what) for what in SCHEDULE_KEYS}
-    shown = {what: at.strftime("%H:%M") if at else "off" for what, at in times.items()}
-    return [Reply(f"{business.name}\n{kind} {shortcode}\nTimezone {business.timezone}\n"
-                  f"Daily summary {shown['summary']}\nMorning digest {shown['digest']}\n"
-                  "Change: /settings summary 20:30")]
+    shown = {what: at.strftime("%H:%M") if at else tr(lang, "off") for what, at in times.items()}
+    language = tr(lang, "English") if business_language(business.settings_json) == "en" else tr(lang, "Kiswahili")
+    return [Reply("\n".join((business.name, f"{kind} {shortcode}",
+                             tr(lang, "Timezone {zone}", zone=business.timezone),
+                             tr(lang, "Daily summary {time}", time=shown["summary"]),
+                             tr(lang, "Morning digest {time}", time=shown["digest"]),
+                             tr(lang, "Language {language}", language=language),
+                             tr(lang, "Change: /settings summary 20:30 or /settings language sw"))))]
 
 
 def _export(turn: Turn, command: Export) -> list[Reply]:
@@ -491,13 +550,16 @@ def _export(turn: Turn, command: Export) -> list[Reply]:
     total = sum((Decimal(r["amount"]) for r in records), Decimal("0.00"))
     name = f"payments-{start:%Y-%m}"
     # the files are written from the records already read, after the caller's transaction (Reply.later)
-    replies = [_file_later(f"{start:%B %Y}: {len(records)} payments, {format_kes(total)}", f"{name}.csv",
-                           "text/csv", lambda: exports.to_csv(records).encode()),
-               _file_later(f"{start:%B %Y} for Excel", f"{name}.xlsx", XLSX,
+    named = month(start, turn.lang)
+    counted = ntr(turn.lang, "{month}: {n} payment, {total}", "{month}: {n} payments, {total}", len(records),
+                  month=named, total=kes(total))
+    replies = [_file_later(counted, f"{name}.csv", "text/csv", lambda: exports.to_csv(records).encode()),
+               _file_later(tr(turn.lang, "{month} for Excel", month=named), f"{name}.xlsx", XLSX,
                            lambda: exports.to_xlsx(records, f"{start:%b %Y}"))]
     layout = command.layout
     if layout is not None:
-        replies.append(_file_later(f"{start:%B %Y} for {layout.capitalize()} (bank statement import)",
+        replies.append(_file_later(tr(turn.lang, "{month} for {layout} (bank statement import)", month=named,
+                                      layout=layout.capitalize()),
                                    f"{layout}-{start:%Y-%m}.csv", "text/csv",
                                    lambda: str(exports.render(records, layout)).encode()))
     return replies
@@ -511,32 +573,30 @@ def _file_later(text: str, filename: str, mime: str, write: Callable[[], bytes])
 
 
 def _chat(turn: Turn, command: Chat) -> list[Reply]:
-    return [Reply("I did not understand that. Here is what I can do:"), *_help(turn, Help())]
+    return [Reply(tr(turn.lang, "I did not understand that. Here is what I can do:")), *_help(turn, Help())]
 
 
 def _coming(turn: Turn, command: RequestPayment | VerifyReceipt | Reconcile) -> list[Reply]:
     """Read right, not built yet here: say so (STK requests and code checks come with the Daraja and
     payment-sources work)."""
-    lang = lang_of("sw" if _swahili(turn) else "en")
     if isinstance(command, RequestPayment):
-        return [Reply(tr(lang, "Asking a customer to pay by M-Pesa prompt is coming soon."))]
+        return [Reply(tr(turn.lang, "Asking a customer to pay by M-Pesa prompt is coming soon."))]
     if isinstance(command, VerifyReceipt):
-        return [Reply(tr(lang, "Checking an M-Pesa code is coming soon. Meanwhile see /unmatched."))]
-    return [Reply(tr(lang, "Reconciling is coming soon."))]
+        return [Reply(tr(turn.lang, "Checking an M-Pesa code is coming soon. Meanwhile see /unmatched."))]
+    return [Reply(tr(turn.lang, "Reconciling is coming soon."))]
 
 
 def _record(turn: Turn, command: RecordPayment) -> list[Reply]:
-    lang = lang_of("sw" if _swahili(turn) else "en")
-    return [Reply(tr(lang, "Recording a cash payment is coming soon."))]
+    return [Reply(tr(turn.lang, "Recording a cash payment is coming soon."))]
 
 
 def _language(turn: Turn, command: SetLanguage) -> list[Reply]:
-    lang = lang_of(command.lang)
-    return [Reply(tr(lang, "OK, I'll answer in English from now on."))]
-
-
-def _swahili(turn: Turn) -> bool:
-    return read_message(turn.msg.text, turn.today).lang == "sw"
+    """`/language sw`, "Kiswahili tafadhali": this chat is answered in that language from now on."""
+    turn.state.language = lang_of(command.lang)
+    turn.session.add(turn.state)
+    if turn.state.language == "sw":
+        return [Reply(tr("sw", "Sawa! I'll answer in Kiswahili from now on. For English send /language en"))]
+    return [Reply(tr("en", "OK! I'll answer in English from now on. Kwa Kiswahili tuma /language sw"))]
 
 
 _HANDLERS: dict[type, Callable[[Turn, Any], list[Reply]]] = {

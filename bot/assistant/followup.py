@@ -149,6 +149,11 @@ def _name(facts: Facts) -> str | None:
     find_phones(facts)
     if facts.phones:
         return facts.phones[0][2]
+    from bot.assistant.understanding import name_runs
+
+    if any(t.low in lx.KNOWN and t.low not in lx.TITLES and t.low not in lx.FILLER for t in facts.toks):
+        runs = name_runs(facts)  # "ni ya Mary Wanjiku": the name inside the sentence
+        return " ".join(t.raw for t in facts.toks[runs[0][0]:runs[0][1]]) if runs else None
     words = [t.raw for t in facts.toks if t.low not in lx.FILLER]
     while words and words[0].casefold() in ("ni", "ya", "kwa", "for", "to", "it's", "its", "is", "wa", "la",
                                               "jina", "name", "customer", "mteja"):

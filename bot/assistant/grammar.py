@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
+from bot.assistant.catalogue import N_
 from bot.ledger.chat_input import MONTHS, InputError, plain_number, read_amount
 from bot.ledger.phones import normalise_phone
 
@@ -166,25 +167,30 @@ EXAMPLES: Mapping[str, str] = {
 
 HELP_TEXT: Mapping[Role, tuple[str, ...]] = {
     "owner": (
-        "/invoice NAME AMOUNT [what] [due DATE] - new invoice",
-        "/invoices [open|overdue|all] - list invoices",
-        "/unmatched - payments not yet matched",
-        "/match RECEIPT INVOICE - match a payment",
-        "/undo - undo the last match",
-        "/summary [today|yesterday|week|month|DATE]",
-        "/customer NAME or PHONE - a customer's account",
-        "/export [month] - payments as a file",
-        "/settings - your settings",
-        "/business [N] - switch business",
-        "/help - this list",
+        N_("/invoice NAME AMOUNT [what] [due DATE] - new invoice"),
+        N_("/invoices [open|overdue|all] - list invoices"),
+        N_("/unmatched - payments not yet matched"),
+        N_("/match RECEIPT INVOICE - match a payment"),
+        N_("/undo - undo the last match"),
+        N_("/summary [today|yesterday|week|month|DATE]"),
+        N_("/customer NAME or PHONE - a customer's account"),
+        N_("/export [month] - payments as a file"),
+        N_("/settings - your settings"),
+        N_("/business [N] - switch business"),
+        N_("/record NAME AMOUNT - a payment received in cash"),
+        N_("/language en|sw - English or Kiswahili"),
+        N_("/help - this list"),
+        N_("Or just write, e.g. Nani hajalipa? or Mary amelipa 2000 cash"),
     ),
     "staff": (
-        "/invoice NAME AMOUNT [what] [due DATE] - new invoice",
-        "/invoices [open|overdue|all] - list invoices",
-        "/unmatched - payments not yet matched",
-        "/customer NAME or PHONE - a customer's account",
-        "/summary [today|yesterday] - today's takings",
-        "/help - this list",
+        N_("/invoice NAME AMOUNT [what] [due DATE] - new invoice"),
+        N_("/invoices [open|overdue|all] - list invoices"),
+        N_("/unmatched - payments not yet matched"),
+        N_("/customer NAME or PHONE - a customer's account"),
+        N_("/summary [today|yesterday] - today's takings"),
+        N_("/language en|sw - English or Kiswahili"),
+        N_("/help - this list"),
+        N_("Or just write, e.g. Nani hajalipa? or invoice Mary 2500"),
     ),
 }
 

@@ -41,6 +41,7 @@ class Reading:
     ask: str | None = None
     partial: str | None = None  # the intent a question belongs to (`invoice` while asking for its amount)
     day: date | None = None  # the `today` it was read against
+    sure: bool = False  # the words clearly say which language the message is in (not only names and numbers)
 
     @property
     def why(self) -> str | None:
@@ -294,6 +295,12 @@ def _marked(raw: str) -> bool:
 
 def detect_lang(toks: list[Tok]) -> Lang:
     """`sw` when Swahili (or Sheng) words outnumber English ones; names and shared nouns count for neither."""
+    sw, en = language_evidence(toks)
+    return "sw" if sw > en else "en"
+
+
+def language_evidence(toks: list[Tok]) -> tuple[int, int]:
+    """How many Swahili (or Sheng) and how many English words the message has."""
     sw = en = 0
     for tok in toks:
         low = tok.low
@@ -303,4 +310,4 @@ def detect_lang(toks: list[Tok]) -> Lang:
             sw += 1
         elif low in lx.ENGLISH:
             en += 1
-    return "sw" if sw > en else "en"
+    return sw, en

@@ -16,12 +16,12 @@ from bot.assistant.reading import (
     Facts,
     Lang,
     Reading,
-    detect_lang,
     find_amounts,
     find_dates,
     find_phones,
     find_receipts,
     find_refs,
+    language_evidence,
     tokenize,
 )
 from bot.ledger.chat_input import InputError
@@ -92,15 +92,18 @@ _GREETING = frozenset({"habari", "mambo", "niaje", "hi", "hello", "hey", "mornin
 def read_message(text: str, today: date) -> Reading:
     """What `text` asks for, read against the business's local `today`. Never raises."""
     toks = tokenize(text)
-    lang = detect_lang(toks)
+    sw, en = language_evidence(toks)
+    lang: Lang = "sw" if sw > en else "en"
+    sure = abs(sw - en) >= 2
     if not toks:
-        return Reading(None, lang=lang, ask="chat", day=today)
+        return Reading(None, lang=lang, ask="chat", day=today, sure=False)
     facts = Facts(toks, today, question="?" in text)
     find_phones(facts)
     find_receipts(facts)
     command = _command_at_start(facts, text)
     reading = _by_command(facts, command) if command else _by_words(facts)
-    return Reading(reading.intent, reading.args, _reply_lang(reading, lang), reading.ask, reading.partial, today)
+    return Reading(reading.intent, reading.args, _reply_lang(reading, lang), reading.ask, reading.partial, today,
+                   sure or reading.intent == "language")
 
 
 def _reply_lang(reading: Reading, lang: str) -> Lang:
@@ -661,6 +664,11 @@ def _name_runs(facts: Facts, *, command_form: bool) -> list[tuple[int, int]]:
         else:
             i += 1
     return runs
+
+
+def name_runs(facts: Facts) -> list[tuple[int, int]]:
+    """The spans that can be a customer's name in a sentence (the answer to "who is it for?")."""
+    return _name_runs(facts, command_form=False)
 
 
 def _after_amount_only(facts: Facts, i: int) -> bool:

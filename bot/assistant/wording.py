@@ -20,6 +20,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
+from bot.assistant import catalogue
+from bot.assistant.catalogue import N_, Lang, tr
 from bot.assistant.grammar import GrammarError
 from bot.assistant.messages import Choice, Reply
 from bot.ledger.chat_input import MONTH_ABBR, WEEKDAY_ABBR, InputError, plain_number
@@ -79,8 +81,10 @@ def payer_label(name: str | None, phone: str | None = None) -> str:
     return mask_phone(canonical) if canonical else "a customer"
 
 
-def day_text(day: date, today: date | None = None) -> str:
-    """`Fri 12 Dec`; the year is added when it is not this year."""
+def day_text(day: date, today: date | None = None, lang: Lang = "en") -> str:
+    """`Fri 12 Dec` / `Ijumaa 12 Des`; the year is added when it is not this year."""
+    if lang != "en":
+        return catalogue.day(day, lang, today)
     text = f"{WEEKDAY_ABBR[day.weekday()]} {day.day} {MONTH_ABBR[day.month - 1]}"
     return text if today is None or today.year == day.year else f"{text} {day.year}"
 
@@ -220,9 +224,11 @@ def _candidate_label(candidate: Candidate) -> str:
 # --- invoices --------------------------------------------------------------------------------------
 
 
-def how_to_pay(shortcode: str, reference: str, till: bool) -> str:
+def how_to_pay(shortcode: str, reference: str, till: bool, lang: Lang = "en") -> str:
     """`Paybill 600984, account INV-0042` or `Till 600984, reference INV-0042`."""
-    return f"Till {shortcode}, reference {reference}" if till else f"Paybill {shortcode}, account {reference}"
+    if till:
+        return tr(lang, "Till {shortcode}, reference {reference}", shortcode=shortcode, reference=reference)
+    return tr(lang, "Paybill {shortcode}, account {reference}", shortcode=shortcode, reference=reference)
 
 
 def invoice_created(
@@ -233,32 +239,36 @@ def invoice_created(
     shortcode: str,
     till: bool = False,
     today: date | None = None,
+    lang: Lang = "en",
 ) -> Reply:
     """`INV-0042 for Mary W. KES 2,500.00 due Fri 12 Dec` and how the customer pays."""
-    due_text = f" due {day_text(due, today)}" if due else ""
     who = payer_label(customer, customer)
-    return Reply(
-        f"{reference} for {who} {format_kes(amount)}{due_text}\nCustomer pays: {how_to_pay(shortcode, reference, till)}"
-    )
+    fields = {"reference": reference, "customer": who, "amount": format_kes(amount)}
+    if due:
+        head = tr(lang, "{reference} for {customer} {amount} due {day}", day=day_text(due, today, lang), **fields)
+    else:
+        head = tr(lang, "{reference} for {customer} {amount}", **fields)
+    pays = tr(lang, "Customer pays: {how}", how=how_to_pay(shortcode, reference, till, lang))
+    return Reply(f"{head}\n{pays}")
 
 
 _ASK: dict[str, str] = {
-    "customer": "Who is the invoice for? Send a name or phone, e.g. Mary Wanjiku",
-    "amount": "How much? e.g. 2500 or 2.5k",
-    "due": "When is it due? e.g. friday, 15 dec or in 7 days",
+    "customer": N_("Who is the invoice for? Send a name or phone, e.g. Mary Wanjiku"),
+    "amount": N_("How much? e.g. 2500 or 2.5k"),
+    "due": N_("When is it due? e.g. friday, 15 dec or in 7 days"),
 }
 
 
-def ask_for(part: str) -> Reply:
+def ask_for(part: str, lang: Lang = "en") -> Reply:
     """The question for one missing part of `/invoice` (`customer`, `amount`, `due`)."""
-    return Reply(_ASK[part])
+    return Reply(tr(lang, _ASK[part]))
 
 
 # --- errors and help -------------------------------------------------------------------------------
 
 
-def problem(reason: str, example: str) -> Reply:
-    return Reply(f"Sorry, {reason}.\nExample: {example}")
+def problem(reason: str, example: str, lang: Lang = "en") -> Reply:
+    return Reply(tr(lang, "Sorry, {reason}.\nExample: {example}", reason=reason, example=example))
 
 
 def input_problem(error: InputError) -> Reply:
@@ -271,6 +281,8 @@ def grammar_problem(error: GrammarError, slash: bool = True) -> Reply:
     return problem(safe_text(error.reason), example)
 
 
-def help_reply(lines: Sequence[str], slash: bool = True) -> Reply:
-    """The help list (grammar.HELP_TEXT[role]); WhatsApp people type commands without `/`."""
-    return Reply("\n".join(line if slash else line.removeprefix("/") for line in lines))
+def help_reply(lines: Sequence[str], slash: bool = True, lang: Lang = "en") -> Reply:
+    """The help list (grammar.HELP_TEXT[role]); WhatsApp people type commands without `/`. Plain words work
+    too, in English or Kiswahili: the last line says so."""
+    shown = [tr(lang, line) for line in lines]
+    return Reply("\n".join(line if slash else line.removeprefix("/") for line in shown))

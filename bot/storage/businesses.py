@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -95,3 +97,23 @@ def new_link_code(session: Session, business_id: int, role: str, now: datetime,
 
 def link_code_digest(code: str) -> str:
     return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+
+
+def business_language(settings_json: str | None) -> Literal["en", "sw"]:
+    """The business's default chat language (`settings_json["language"]`), English unless set to Swahili."""
+    try:
+        value = json.loads(settings_json or "{}").get("language")
+    except (ValueError, AttributeError):
+        return "en"
+    return "sw" if value == "sw" else "en"
+
+
+def set_business_language(business: BusinessRow, lang: str) -> None:
+    try:
+        settings = json.loads(business.settings_json or "{}")
+    except ValueError:
+        settings = {}
+    if not isinstance(settings, dict):
+        settings = {}
+    settings["language"] = "sw" if lang == "sw" else "en"
+    business.settings_json = json.dumps(settings)

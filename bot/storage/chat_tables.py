@@ -41,6 +41,8 @@ class ChatStateRow(SQLModel, table=True):
     pending: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON
     last_inbound_at: datetime | None = _time(nullable=True)  # WhatsApp's 24-hour window starts here
     updated_at: datetime = _time()
+    # en | sw; None until chosen (/language) or read from the person's first messages: the business's default
+    language: str | None = Field(default=None, max_length=2)
 
 
 class InboundRow(SQLModel, table=True):

@@ -122,3 +122,9 @@ def first_time_seen(session: Session, channel: str, external_id: str, now: datet
 def chats_of_business(session: Session, business_id: int) -> list[ChatLinkRow]:
     return list(session.exec(select(ChatLinkRow).where(ChatLinkRow.business_id == business_id)
                              .order_by(col(ChatLinkRow.id))))
+
+
+def chat_language(session: Session, channel: str, chat_id: str) -> str | None:
+    """The language a chat is answered in, when it has one (the outbox renders alerts in it)."""
+    return session.exec(select(ChatStateRow.language).where(ChatStateRow.channel == channel,
+                                                            ChatStateRow.chat_id == chat_id)).first()

@@ -2,7 +2,7 @@
 default, or what the person's first messages were written in)
 
 Revision ID: language_0014
-Revises: hardening_0010
+Revises: sources_0014
 """
 from collections.abc import Sequence
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "language_0014"
-down_revision: str | None = "hardening_0010"
+down_revision: str | None = "sources_0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -12,14 +12,15 @@ query below is filtered by the business the chat is linked to: a chat can never 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.assistant import followup, wording
+from bot.assistant import followup, verifying, wording
 from bot.assistant import sources as _sources  # noqa: F401 - registers the payment.conflict renderer
 from bot.assistant.catalogue import N_, Lang, kes, lang_of, month, ntr, tr
 from bot.assistant.grammar import (
@@ -175,6 +176,9 @@ def _answer(turn: Turn) -> list[Reply]:
         return _continue_invoice(turn, pending["invoice"], turn.msg.text)
     if pending.get("invoice") is not None or pending.get("ask"):
         turn.remember({})  # a new request abandons the half-read one
+    pasted = _pasted(turn)
+    if pasted is not None:
+        return pasted
     return _act(turn, reading)
 
 
@@ -576,6 +580,49 @@ def _chat(turn: Turn, command: Chat) -> list[Reply]:
     return [Reply(tr(turn.lang, "I did not understand that. Here is what I can do:")), *_help(turn, Help())]
 
 
+def _lang(turn: Turn) -> Lang:
+    """The language of this message when it is clear, else the chat's."""
+    return _reply_lang(turn, turn.reading) if turn.reading is not None else turn.lang
+
+
+def _verify(turn: Turn, command: VerifyReceipt) -> list[Reply]:
+    return [verifying.verify_payment(turn.session, turn.business_id, command.receipt, command.amount, _lang(turn))]
+
+
+def _reconcile(turn: Turn, _command: Reconcile) -> list[Reply]:
+    """`/reconcile [DATE]`: today unless a day is named (`yesterday`, `2/10`, `2026-10-02`)."""
+    _, _, rest = turn.msg.text.strip().partition(" ")
+    day = read_date(rest, turn.today, allow_past=True) if rest.strip() else turn.today
+    if isinstance(day, InputError):
+        return [Reply(f"{day.reason}. {day.example}")]
+    tz = ZoneInfo(turn.business.timezone if turn.business else "Africa/Nairobi")
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return [verifying.reconcile_day(turn.session, turn.business_id, start, _lang(turn))]
+
+
+def _pasted(turn: Turn) -> list[Reply] | None:
+    """A pasted or forwarded M-PESA message (or a photo of one) is checked against the book; recorded only where the
+    business takes pasted SMS as a source (settings "sms": {"record_pasted": true}) and the owner pasted it."""
+    attachment = turn.msg.attachment
+    if attachment is not None and attachment.kind == "photo" and not turn.msg.text.strip():
+        return [verifying.photo_of_message(_lang(turn))]
+    if "confirmed" not in turn.msg.text.lower() and "received" not in turn.msg.text.lower():
+        return None  # cheap test first: every M-PESA payment message says one of these
+    business = turn.session.get(BusinessRow, turn.business_id)
+    record = turn.role == "owner" and business is not None and _takes_pasted_sms(business)
+    reply = verifying.pasted_message(turn.session, turn.business_id, turn.msg.text, _lang(turn), turn.now,
+                                     record=record)
+    return [reply] if reply is not None else None
+
+
+def _takes_pasted_sms(business: BusinessRow) -> bool:
+    try:
+        sms = json.loads(business.settings_json or "{}").get("sms", {})
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(sms, dict) and sms.get("record_pasted") is True
+
+
 def _coming(turn: Turn, command: RequestPayment | VerifyReceipt | Reconcile) -> list[Reply]:
     """Read right, not built yet here: say so (STK requests and code checks come with the Daraja and
     payment-sources work)."""
@@ -602,8 +649,8 @@ def _language(turn: Turn, command: SetLanguage) -> list[Reply]:
 _HANDLERS: dict[type, Callable[[Turn, Any], list[Reply]]] = {
     Help: _help, CreateInvoice: _invoice, ListInvoices: _list_invoices, Unmatched: _unmatched, Match: _match,
     Undo: _undo, Summary: _summary, CustomerLookup: _customer, Export: _export, Settings: _settings,
-    ChooseBusiness: _choose_business, Chat: _chat, RequestPayment: _coming, VerifyReceipt: _coming,
-    Reconcile: _coming, RecordPayment: _record, SetLanguage: _language,
+    ChooseBusiness: _choose_business, Chat: _chat, RequestPayment: _coming, VerifyReceipt: _verify,
+    Reconcile: _reconcile, RecordPayment: _record, SetLanguage: _language,
 }
 
 

@@ -29,7 +29,7 @@ from bot.storage.settlements import allocations_by_payment
 from bot.storage.tables import PaymentRow
 
 FIELDS = ["trans_id", "business_shortcode", "amount", "paid_at", "reference", "payer_name", "msisdn_kind",
-          "source", "status", "allocations"]
+          "source", "sources", "status", "allocations"]
 FORMATS = ("csv", "json", "xlsx", "quickbooks", "xero")
 QUICKBOOKS_FIELDS = ["Date", "Description", "Amount"]
 XERO_FIELDS = ["Date", "Amount", "Payee", "Description", "Reference"]
@@ -55,7 +55,9 @@ def payment_record(p: PaymentRow, shortcode: str, tz: ZoneInfo,
     return {
         "trans_id": p.trans_id, "business_shortcode": p.shortcode or shortcode, "amount": f"{p.amount:.2f}",
         "paid_at": p.paid_at.astimezone(tz).isoformat(), "reference": p.reference, "payer_name": p.payer_name,
-        "msisdn_kind": p.msisdn_kind, "source": p.source, "status": p.status, "allocations": list(allocations),
+        "msisdn_kind": p.msisdn_kind, "source": p.source,
+        "sources": [s for s in (p.sources or p.source).split(",") if s],  # every source that saw it, first first
+        "status": p.status, "allocations": list(allocations),
     }
 
 
@@ -76,7 +78,7 @@ def to_csv(records: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=FIELDS)
     writer.writeheader()
     for r in records:
-        row = {**r, "allocations": _allocations_text(r)}
+        row = {**r, "allocations": _allocations_text(r), "sources": ";".join(r["sources"])}
         writer.writerow({f: row[f] if f == "amount" else _safe_text(row[f]) for f in FIELDS})
     return out.getvalue()
 
@@ -143,8 +145,8 @@ def to_xlsx(records: list[dict[str, Any]], title: str = "Payments") -> bytes:
     for r in records:
         amount = Decimal(r["amount"])
         total += amount
-        _append_text_safe(sheet, [*(r[f] for f in FIELDS[:2]), amount, *(r[f] for f in FIELDS[3:9]),
-                                  _allocations_text(r)])
+        _append_text_safe(sheet, [*(r[f] for f in FIELDS[:2]), amount, *(r[f] for f in FIELDS[3:8]),
+                                  ";".join(r["sources"]), r["status"], _allocations_text(r)])
     for row in sheet.iter_rows(min_row=2, min_col=3, max_col=3):
         row[0].number_format = "#,##0.00"
     for column, width in zip("ABCDEFGHIJ", (14, 10, 12, 26, 16, 24, 8, 9, 10, 28), strict=True):

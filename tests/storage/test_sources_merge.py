@@ -179,3 +179,16 @@ def test_concurrent_arrival_from_three_sources(engine):
         assert sorted(payment.sources.split(",")) == ["c2b", "sms", "stk"]
         assert payment.reference == "INV-0001" and payment.shortcode == "600984"
         assert payment.msisdn_kind in ("sha256", "plain") and payment.phone_sha256 is not None
+
+
+def test_exports_list_every_source(engine):
+    from zoneinfo import ZoneInfo
+
+    from bot.bookkeeping.exports import payment_records, to_csv
+
+    shop = add_business(engine, "600984")
+    record(engine, shop, [report("stk"), report("c2b"), report("statement")])
+    with Session(engine) as session:
+        [row] = payment_records(session, shop.id, "600984", ZoneInfo("Africa/Nairobi"), None, None)
+    assert (row["source"], row["sources"]) == ("stk", ["stk", "c2b", "statement"])
+    assert "stk;c2b;statement" in to_csv([row])

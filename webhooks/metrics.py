@@ -20,3 +20,6 @@ class Metrics:
         self.spool_depth = Gauge("hesabu_spool_depth", "Callbacks waiting in the local spool", registry=self.registry)
         self.spooled = Counter("hesabu_callbacks_spooled", "Callbacks written to the spool because the database failed",
                                registry=self.registry)
+        self.deliveries_in_doubt = Counter(
+            "hesabu_deliveries_in_doubt", "Chat deliveries that may not have arrived (sender died or provider timed "
+            "out): each is sent once more, marked as a repeat", registry=self.registry)

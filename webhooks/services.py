@@ -75,7 +75,8 @@ def build_services(settings: Settings) -> Services:
     signer = MediaSigner(settings.secret_key.get_secret_value(), settings.public_url)
     telegram = build_telegram(settings, engine)
     whatsapp = build_whatsapp(settings, engine, signer, on_released=outbox_work.set)
-    outbox = OutboxSender(engine, [c for c in (telegram, whatsapp) if c is not None], work=outbox_work)
+    outbox = OutboxSender(engine, [c for c in (telegram, whatsapp) if c is not None], work=outbox_work,
+                          on_in_doubt=metrics.deliveries_in_doubt.inc)
     return Services(
         settings=settings, engine=engine, metrics=metrics, spool=spool, targets=targets, writer=writer,
         drain=SpoolDrain(engine, spool, targets, metrics, on_stored=due.put), matcher=matcher, outbox=outbox,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
@@ -286,3 +286,11 @@ def help_reply(lines: Sequence[str], slash: bool = True, lang: Lang = "en") -> R
     too, in English or Kiswahili: the last line says so."""
     shown = [tr(lang, line) for line in lines]
     return Reply("\n".join(line if slash else line.removeprefix("/") for line in shown))
+
+
+REPEAT_NOTE = "(Sent again: this may have reached you already.)"
+
+
+def as_repeat(reply: Reply) -> Reply:
+    """A delivery sent a second time because the first may not have arrived: said so, so nobody acts twice."""
+    return replace(reply, text=f"{REPEAT_NOTE}\n{reply.text}")

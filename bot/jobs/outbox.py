@@ -2,7 +2,8 @@
 
 One pass (`run_once`), every `poll_every` seconds or at once after `wake()`:
   1. expand due outbox rows into per-chat deliveries (one transaction);
-  2. deliveries `sending` past the lease -> `in_doubt` (their sender died mid-send; never re-sent);
+  2. deliveries `sending` past the lease went in doubt (their sender died mid-send): each is sent ONCE more,
+     marked as a repeat (a missed alert costs more than a doubled one); a repeat in doubt stays `in_doubt`;
   3. claim due deliveries: `sending` + `claimed_at` is COMMITTED before any provider call;
   4. render each outbox row (bot.assistant.alerts, reading the book as it is now) and send per chat, within
      Telegram's limits (about 30 messages/s overall, 1/s per chat), chats in parallel, one chat in order;
@@ -10,6 +11,9 @@ One pass (`run_once`), every `poll_every` seconds or at once after `wake()`:
      `pending` again with exponential back-off (never sooner than the provider asked); `Undeliverable` or
      too many attempts -> `failed`; `Held` (WhatsApp's window closed, no template) -> `held` until the chat
      writes again (bot.storage.whatsapp.release_held).
+Every provider call has a deadline (`send_timeout`): a call that does not answer in time may have been sent,
+so it goes in doubt as above. Each channel runs its own passes, so a slow or hanging provider holds up only
+its own chats, never another channel's.
 Database work runs in threads (asyncio.to_thread); the event loop only waits on the network.
 Several processes may run this against one PostgreSQL: claims never hand a delivery to two senders.
 """
@@ -26,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.assistant.alerts import render_outbox_message
 from bot.assistant.messages import Reply, rendered
+from bot.assistant.wording import as_repeat
 from bot.channels.base import Channel, Held, RetryLater, Undeliverable
 from bot.jobs.signals import Wakeup
 from bot.storage.db import Engine, unit_of_work
@@ -36,6 +41,7 @@ from bot.storage.deliveries import (
     mark_in_doubt,
     outbox_of,
     record_failed,
+    record_in_doubt,
     record_retry,
     record_sent,
 )
@@ -93,7 +99,8 @@ class OutboxSender:
                  poll_every: float = 1.0,
                  batch: int = 50, lease: timedelta = timedelta(minutes=2), max_attempts: int = 12,
                  base_backoff: float = 2.0, max_backoff: float = 900.0, limiter: RateLimiter | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, send_timeout: float = 30.0,
+                 on_in_doubt: Callable[[int], None] = lambda _count: None) -> None:
         self.engine = engine
         self.channels: dict[str, Channel] = {c.name: c for c in channels}
         self.poll_every = poll_every
@@ -105,12 +112,16 @@ class OutboxSender:
         self.limiter = limiter or RateLimiter()
         self.clock = clock
         self.work = work or Wakeup()
+        self.send_timeout = send_timeout
+        self.on_in_doubt = on_in_doubt  # e.g. a /metrics counter
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        self._passes: dict[str, asyncio.Task[None]] = {}  # the pass each channel is running now
         self._stopping = False
 
     def register(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
+        self.wake()
 
     # --- the loop ------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -124,25 +135,25 @@ class OutboxSender:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        passes = list(self._passes.values())
+        for task in passes:
+            task.cancel()
+        await asyncio.gather(*passes, return_exceptions=True)
+        self._passes.clear()
 
     def wake(self, *_: object) -> None:
         """Thread-safe: something was queued and committed; run a pass now instead of at the next poll."""
         self.work.set()
 
     async def _forever(self) -> None:
+        """Start a pass for every channel that is not in one already, then wait for a wake or the poll."""
         assert self._wakeup is not None
         while not self._stopping:
             self._wakeup.clear()
-            try:
-                report = await self.run_once()
-            except Exception as exc:  # noqa: BLE001 - the database may be away; the next pass retries
-                log.warning("outbox.pass_failed error=%s", type(exc).__name__)
-                report = SendReport()
-            if report.sent or report.failed or report.retried or report.in_doubt:
-                log.info("outbox.pass sent=%s retried=%s failed=%s in_doubt=%s", report.sent, report.retried,
-                         report.failed, report.in_doubt)
-            if report.expanded or report.sent >= self.batch:
-                continue  # more may be waiting
+            for name in list(self.channels):
+                running = self._passes.get(name)
+                if running is None or running.done():
+                    self._passes[name] = asyncio.create_task(self._channel_passes(name), name=f"{JOB_NAME}:{name}")
             # asyncio.timeout, not asyncio.wait_for: on Python 3.11 wait_for returns the result instead of raising
             # when it is cancelled after the event was set (a wake() just before stop()), so the cancellation
             # was lost and stop() waited for this loop forever (gh-86296; wait_for is built on timeout in 3.12)
@@ -150,12 +161,30 @@ class OutboxSender:
                 async with asyncio.timeout(self.poll_every):
                     await self._wakeup.wait()
 
+    async def _channel_passes(self, name: str) -> None:
+        """One channel's passes, run again at once while there is more to do."""
+        while not self._stopping:
+            try:
+                report = await self.run_once([name])
+            except Exception as exc:  # noqa: BLE001 - the database may be away; the next pass retries
+                log.warning("outbox.pass_failed channel=%s error=%s", name, type(exc).__name__)
+                return
+            if report.sent or report.failed or report.retried or report.in_doubt:
+                log.info("outbox.pass channel=%s sent=%s retried=%s failed=%s in_doubt=%s", name, report.sent,
+                         report.retried, report.failed, report.in_doubt)
+            if not (report.expanded or report.sent >= self.batch):
+                return
+
     # --- one pass -----------------------------------------------------------------------------------
-    async def run_once(self) -> SendReport:
+    async def run_once(self, only: Iterable[str] | None = None) -> SendReport:
+        """One pass over every channel (or only those named)."""
         report = SendReport()
         if not self.channels:
             return report  # nowhere to send: leave the outbox pending rather than failing it
-        report.expanded, report.in_doubt, claimed = await asyncio.to_thread(self._prepare, self.clock())
+        wanted = set(only) if only is not None else None
+        report.expanded, report.in_doubt, claimed = await asyncio.to_thread(self._prepare, self.clock(), wanted)
+        if report.in_doubt:
+            self.on_in_doubt(report.in_doubt)
         if not claimed:
             return report
         replies = await asyncio.to_thread(self._render, claimed)
@@ -169,13 +198,14 @@ class OutboxSender:
             report.failed += failed
         return report
 
-    def _prepare(self, now: datetime) -> tuple[int, int, list[ClaimedDelivery]]:
+    def _prepare(self, now: datetime, wanted: set[str] | None) -> tuple[int, int, list[ClaimedDelivery]]:
         with unit_of_work(self.engine) as session:
             expanded = expand_outbox(session, now, sorted(self.channels), self.batch)
         with unit_of_work(self.engine) as session:
             in_doubt = mark_in_doubt(session, now, self.lease)
+        channels = [c for c in self._ready_channels() if wanted is None or c in wanted]
         with unit_of_work(self.engine) as session:  # committed here: `sending` is durable before any send
-            claimed = claim_deliveries(session, now, self._ready_channels(), self.batch)
+            claimed = claim_deliveries(session, now, channels, self.batch)
         return expanded, in_doubt, claimed
 
     def _ready_channels(self) -> list[str]:
@@ -213,8 +243,17 @@ class OutboxSender:
             return "failed"
         channel = self.channels[delivery.channel]
         await self.limiter.wait(f"{delivery.channel}:{delivery.chat_id}")
+        if delivery.repeat:
+            reply = as_repeat(reply)
         try:
-            ref = await channel.send(delivery.chat_id, reply)
+            async with asyncio.timeout(self.send_timeout):
+                ref = await channel.send(delivery.chat_id, reply)
+        except TimeoutError:
+            log.warning("outbox.provider_timeout delivery_id=%s channel=%s", delivery.id, delivery.channel)
+            await asyncio.to_thread(self._record, record_in_doubt, delivery.id,
+                                    f"{delivery.channel} did not answer in {self.send_timeout:.0f} s", self.clock())
+            self.on_in_doubt(1)
+            return "in_doubt"
         except RetryLater as exc:
             return await self._retry_or_give_up(delivery, exc)
         except Held as exc:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -46,6 +46,7 @@ class ClaimedDelivery:
     channel: str
     chat_id: str
     attempts: int
+    repeat: bool = False  # the one repeat of a delivery that went in doubt: say it may have arrived already
 
 
 # expand ------------------------------------------------------------------------------------------------
@@ -111,13 +112,17 @@ def outbox_payload(outbox: OutboxRow) -> dict[str, Any]:
 
 
 # claim and record ---------------------------------------------------------------------------------------
+DUE = ("pending", "repeat")  # a repeat is due like a pending delivery, and is claimed as `resending`
+HELD_BY_SENDER = ("sending", "resending")
+IN_DOUBT_REPEAT = "in doubt: the sender stopped while sending; re-sent once as a repeat"
+IN_DOUBT_FINAL = "in doubt again after its repeat; not re-sent"
 def claim_deliveries(session: Session, now: datetime, channels: Collection[str], limit: int = 50
                      ) -> list[ClaimedDelivery]:
     """Take up to `limit` due pending deliveries on `channels`: they are `sending` once the caller commits."""
     if not channels:
         return []
     query = (select(DELIVERY.c.id)
-             .where(DELIVERY.c.status == "pending", DELIVERY.c.next_attempt_at <= now,
+             .where(DELIVERY.c.status.in_(DUE), DELIVERY.c.next_attempt_at <= now,
                     DELIVERY.c.channel.in_(sorted(channels)))
              .order_by(DELIVERY.c.next_attempt_at, DELIVERY.c.id).limit(limit))
     if _is_postgres(session):
@@ -126,18 +131,18 @@ def claim_deliveries(session: Session, now: datetime, channels: Collection[str],
     if not ids:
         return []
     claimed = session.connection().execute(
-        update(DELIVERY).where(DELIVERY.c.id.in_(ids), DELIVERY.c.status == "pending")
-        .values(status="sending", claimed_at=now)
+        update(DELIVERY).where(DELIVERY.c.id.in_(ids), DELIVERY.c.status.in_(DUE))
+        .values(status=case((DELIVERY.c.status == "repeat", "resending"), else_="sending"), claimed_at=now)
         .returning(DELIVERY.c.id, DELIVERY.c.outbox_id, DELIVERY.c.business_id, DELIVERY.c.channel,
-                   DELIVERY.c.chat_id, DELIVERY.c.attempts)).all()
-    return sorted((ClaimedDelivery(r.id, r.outbox_id, r.business_id, r.channel, r.chat_id, r.attempts)
-                   for r in claimed), key=lambda d: ids.index(d.id))
+                   DELIVERY.c.chat_id, DELIVERY.c.attempts, DELIVERY.c.status)).all()
+    return sorted((ClaimedDelivery(r.id, r.outbox_id, r.business_id, r.channel, r.chat_id, r.attempts,
+                                   r.status == "resending") for r in claimed), key=lambda d: ids.index(d.id))
 
 
 def _from_sending(session: Session, delivery_id: int, **values: Any) -> bool:
     """Move a delivery this sender holds on; False when it is no longer `sending` (declared in doubt)."""
     result = session.connection().execute(
-        update(DELIVERY).where(DELIVERY.c.id == delivery_id, DELIVERY.c.status == "sending").values(**values))
+        update(DELIVERY).where(DELIVERY.c.id == delivery_id, DELIVERY.c.status.in_(HELD_BY_SENDER)).values(**values))
     return bool(result.rowcount)
 
 
@@ -157,11 +162,38 @@ def record_failed(session: Session, delivery_id: int, error: str) -> bool:
 
 
 def mark_in_doubt(session: Session, now: datetime, lease: timedelta) -> int:
-    """Deliveries whose sender vanished between `sending` and its record: maybe sent, so never sent again."""
-    result = session.connection().execute(
-        update(DELIVERY).where(DELIVERY.c.status == "sending", DELIVERY.c.claimed_at < now - lease)
-        .values(status="in_doubt", last_error="sender stopped while sending; not re-sent"))
-    return int(result.rowcount)
+    """Deliveries whose sender vanished between `sending` and its record may or may not have arrived. The
+    policy: each is sent once more, marked as a repeat (`repeat`, then `resending`), because an alert the owner
+    never saw costs more than one seen twice; a repeat that goes in doubt too is left `in_doubt` for good.
+    Returns how many went in doubt now."""
+    stale = DELIVERY.c.claimed_at < now - lease
+    first = session.connection().execute(
+        update(DELIVERY).where(DELIVERY.c.status == "sending", stale)
+        .values(status="repeat", next_attempt_at=now, claimed_at=None, last_error=IN_DOUBT_REPEAT))
+    again = session.connection().execute(
+        update(DELIVERY).where(DELIVERY.c.status == "resending", stale)
+        .values(status="in_doubt", last_error=IN_DOUBT_FINAL))
+    return int(first.rowcount) + int(again.rowcount)
+
+
+def record_in_doubt(session: Session, delivery_id: int, error: str, now: datetime) -> bool:
+    """A send that may have happened (the provider did not answer in time): repeated once, as above."""
+    conn = session.connection()
+    first = conn.execute(update(DELIVERY).where(DELIVERY.c.id == delivery_id, DELIVERY.c.status == "sending")
+                         .values(status="repeat", next_attempt_at=now, claimed_at=None,
+                                 attempts=DELIVERY.c.attempts + 1, last_error=f"in doubt: {error}"[:500]))
+    if first.rowcount:
+        return True
+    again = conn.execute(update(DELIVERY).where(DELIVERY.c.id == delivery_id, DELIVERY.c.status == "resending")
+                         .values(status="in_doubt", attempts=DELIVERY.c.attempts + 1,
+                                 last_error=f"{IN_DOUBT_FINAL}: {error}"[:500]))
+    return bool(again.rowcount)
+
+
+def count_in_doubt(session: Session) -> int:
+    """Deliveries left in doubt for good (their repeat went in doubt too): what /metrics shows."""
+    query = select(func.count()).select_from(DELIVERY).where(DELIVERY.c.status == "in_doubt")
+    return int(session.connection().execute(query).scalar_one())
 
 
 def delivery_states(session: Session, outbox_id: int) -> list[DeliveryRow]:

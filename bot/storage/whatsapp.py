@@ -46,7 +46,7 @@ def window_open(session: Session, chat_id: str, now: datetime) -> bool:
 def record_held(session: Session, delivery_id: int, reason: str) -> bool:
     """A delivery this sender holds (`sending`) waits for the chat to write again; no attempt is spent."""
     result = session.connection().execute(
-        update(DELIVERY).where(DELIVERY.c.id == delivery_id, DELIVERY.c.status == "sending")
+        update(DELIVERY).where(DELIVERY.c.id == delivery_id, DELIVERY.c.status.in_(("sending", "resending")))
         .values(status="held", claimed_at=None, last_error=reason[:500]))
     return bool(result.rowcount)
 

@@ -157,8 +157,10 @@ class DiesAfterSending:
         raise SenderDied
 
 
-async def test_a_sender_killed_between_sending_and_recording_never_sends_twice(
+async def test_a_delivery_in_doubt_is_sent_once_more_marked_as_a_repeat_and_then_never_again(
         db_url, telegram_bot: Bot, fake_telegram_api: FakeTelegramApi) -> None:
+    """The in_doubt policy: the sender died between sending and recording, so the alert may not have arrived.
+    It is re-sent once, saying so; if the repeat goes in doubt too, it stays in_doubt and is never sent again."""
     engine = make_engine(db_url)
     shop = add_business(engine, "600203")
     link_chat(engine, shop.id)
@@ -168,17 +170,79 @@ async def test_a_sender_killed_between_sending_and_recording_never_sends_twice(
         await sender(engine, DiesAfterSending(OverBot(telegram_bot)), clock=clock).run_once()
     assert [d.status for d in deliveries(engine)] == ["sending"]
 
+    counted: list[int] = []
     restarted = sender(engine, OverBot(telegram_bot), clock=clock)
+    restarted.on_in_doubt = counted.append
     clock.advance(30)
     assert (await restarted.run_once()).sent == 0  # within the lease: maybe still being sent elsewhere
     clock.advance(120)
     report = await restarted.run_once()
-    assert report.in_doubt == 1 and report.sent == 0
+    assert report.in_doubt == 1 and report.sent == 1 and counted == [1]
+    texts = [c.params["text"] for c in fake_telegram_api.calls_to("sendMessage")]
+    assert len(texts) == 2 and texts[1].startswith("(Sent again: this may have reached you already.)")
+    assert texts[1].endswith(texts[0])
     clock.advance(3600)
     assert (await restarted.run_once()).sent == 0
-    [row] = deliveries(engine)
-    assert row.status == "in_doubt"
-    assert len(fake_telegram_api.calls_to("sendMessage")) == 1
+    assert [d.status for d in deliveries(engine)] == ["sent"]
+
+    queue_unknown_alert(engine, shop.id, 2)  # a repeat that goes in doubt too is left in doubt for good
+    with pytest.raises(SenderDied):
+        await sender(engine, DiesAfterSending(OverBot(telegram_bot)), clock=clock).run_once()
+    clock.advance(180)
+    with pytest.raises(SenderDied):
+        await sender(engine, DiesAfterSending(OverBot(telegram_bot)), clock=clock).run_once()
+    clock.advance(180)
+    assert (await restarted.run_once()).in_doubt == 1
+    clock.advance(3600)
+    assert (await restarted.run_once()).sent == 0
+    assert [d.status for d in deliveries(engine)] == ["sent", "in_doubt"]
+    assert len(fake_telegram_api.calls_to("sendMessage")) == 4
+    engine.dispose()
+
+
+class Hangs:
+    """A provider that accepts the connection and never answers."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.calls = 0
+
+    async def send(self, chat_id: str, reply: Reply) -> SentRef:
+        self.calls += 1
+        await asyncio.sleep(3600)
+        return "never"
+
+
+async def test_a_hanging_provider_times_out_and_does_not_hold_up_another_channel(db_url) -> None:
+    engine = make_engine(db_url)
+    shop = add_business(engine, "600205")
+    link_chat(engine, shop.id, 1, channel="hangs")
+    link_chat(engine, shop.id, 2, channel="recording")
+    queue_unknown_alert(engine, shop.id, 1)
+    hanging, recording = Hangs("hangs"), RecordingChannel()
+    outbox = sender(engine, hanging, send_timeout=60.0)
+    outbox.register(recording)
+    await outbox.start()
+    try:  # the other channel's alert arrives while the hanging call is still waiting
+        deadline = asyncio.get_running_loop().time() + 20
+        while not (recording.sent and hanging.calls):
+            assert asyncio.get_running_loop().time() < deadline, "a hanging channel held up another"
+            await asyncio.sleep(0.05)
+    finally:
+        await outbox.stop()
+    assert hanging.calls == 1 and len(recording.sent) == 1
+
+    timed = sender(engine, Hangs("hangs"), send_timeout=0.2, clock=Clock())  # and the hanging call has a deadline
+    for d in deliveries(engine):
+        if d.channel == "hangs":
+            with Session(engine) as session:
+                row = session.get(type(d), d.id)
+                row.status, row.claimed_at = "pending", None
+                session.add(row)
+                session.commit()
+    report = await asyncio.wait_for(timed.run_once(), timeout=10)
+    assert report.sent == 0
+    assert {d.channel: d.status for d in deliveries(engine)} == {"hangs": "repeat", "recording": "sent"}
     engine.dispose()
 
 

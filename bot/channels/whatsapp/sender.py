@@ -23,6 +23,7 @@ from typing import Any
 import anyio.to_thread
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http import HttpClient
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from bot.assistant.messages import Reply
@@ -42,11 +43,16 @@ class OutsideWindow(Undeliverable):
     """Twilio refused a free-form message: the chat has not written for 24 hours (error 63016)."""
 
 
+PROVIDER_TIMEOUT = 15.0  # seconds for one Twilio request (connect and read)
+
+
 def build_twilio_client(
     account_sid: str, auth_token: str, api_url: str = DEFAULT_API_URL, *, http_client: HttpClient | None = None
 ) -> Client:
-    """A twilio Client whose Messages requests go to `{api_url}/2010-04-01/Accounts/{sid}/Messages.json`."""
+    """A twilio Client whose Messages requests go to `{api_url}/2010-04-01/Accounts/{sid}/Messages.json`.
+    The library's default HTTP client waits forever for an answer: ours gives up after PROVIDER_TIMEOUT."""
     # environment={}: TWILIO_EDGE/TWILIO_REGION would rewrite the host and break a custom origin
+    http_client = http_client or TwilioHttpClient(timeout=PROVIDER_TIMEOUT)
     client = Client(account_sid, auth_token, http_client=http_client, environment={})
     client.api.base_url = api_url.rstrip("/")
     return client

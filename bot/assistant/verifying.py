@@ -16,12 +16,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
 from bot.assistant.catalogue import Lang, kes, ntr, tr
 from bot.assistant.messages import Reply
 from bot.ledger.money import quantize
 from bot.mpesa.sms import SmsPayment, SmsReversal, SmsUnread, read_sms
+from bot.storage.db import Session
 from bot.storage.intake import record_reports
 from bot.storage.reconciliation import Seen, SourceFigures, sightings_of, source_figures
 from bot.storage.settlements import payment_by_trans_id

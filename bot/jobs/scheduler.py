@@ -25,7 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.assistant.summaries import DIGEST_MORNING, SUMMARY_DAILY, scheduled_time
-from bot.ledger.summaries import due_day
+from bot.ledger.summaries import due_day, due_days
 from bot.storage.db import Engine, unit_of_work
 from bot.storage.leadership import Leadership, leadership_for
 from bot.storage.reports import ScheduledBusiness, claim_dispatch, dispatched, invoice_figures, scheduled_businesses
@@ -50,12 +50,15 @@ def _due(businesses: list[ScheduledBusiness], what: str, now: datetime) -> list[
         if at is None:
             continue
         try:
-            day = due_day(now, ZoneInfo(b.timezone), at)
+            tz = ZoneInfo(b.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             log.warning("scheduler.bad_timezone business_id=%s", b.id)
             continue
-        if day is not None:
-            out.append((b, day))
+        if what == "summary":  # a summary missed while the server was down across midnight is caught up once
+            out += [(b, day) for day in due_days(now, tz, at, b.created_at)]
+        else:  # yesterday's morning digest is stale news: today's only
+            day = due_day(now, tz, at)
+            out += [(b, day)] if day is not None else []
     return out
 
 

@@ -122,6 +122,19 @@ def due_day(now: datetime, tz: ZoneInfo, at: time) -> date | None:
     return local.date() if local.time().replace(tzinfo=None) >= at else None
 
 
+def due_days(now: datetime, tz: ZoneInfo, at: time, since: datetime | None = None) -> list[date]:
+    """The local days whose scheduled message is due at `now`: yesterday's as a catch-up (a server down across
+    midnight found nothing due when it came back, so that day's summary was lost), then today's once the clock
+    passed `at`. Yesterday's only when `since` (the business's start) is before yesterday's `at`. The caller
+    skips days already sent, so the catch-up happens once."""
+    local = now.astimezone(tz)
+    yesterday = local.date() - timedelta(days=1)
+    yesterday_at = datetime.combine(yesterday, at, tzinfo=tz)
+    days = [yesterday] if since is None or since < yesterday_at else []
+    today = due_day(now, tz, at)
+    return days + ([today] if today is not None else [])
+
+
 def read_clock(text: str) -> time | None:
     """`20:30`, `20.30`, `20`, `8pm`, `8:30 pm` -> a time of day; None when it is not one."""
     found = _CLOCK.match(text.strip().lower())

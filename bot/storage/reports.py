@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +46,7 @@ class ScheduledBusiness:
     name: str
     timezone: str
     settings_json: str
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,10 +139,14 @@ def invoices_due_by(session: Session, business_id: int, today: date, limit: int 
 
 
 def scheduled_businesses(session: Session) -> list[ScheduledBusiness]:
-    query = select(BUSINESS.c.id, BUSINESS.c.name, BUSINESS.c.timezone, BUSINESS.c.settings_json).order_by(
-        BUSINESS.c.id)
-    return [ScheduledBusiness(r.id, r.name, r.timezone, r.settings_json or "{}")
+    query = select(BUSINESS.c.id, BUSINESS.c.name, BUSINESS.c.timezone, BUSINESS.c.settings_json,
+                   BUSINESS.c.created_at).order_by(BUSINESS.c.id)
+    return [ScheduledBusiness(r.id, r.name, r.timezone, r.settings_json or "{}", _aware(r.created_at))
             for r in session.connection().execute(query)]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def dispatched(session: Session, kind: str, days: Sequence[date]) -> set[tuple[int, date]]:

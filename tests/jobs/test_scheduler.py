@@ -183,3 +183,26 @@ async def test_the_apscheduler_runs_the_named_jobs(engine):
         claimed = session.execute(select(SummaryDispatchRow.kind, SummaryDispatchRow.queued)).all()
     # the digest was due too (07:00 had passed) but with no invoice due it was claimed and not sent
     assert sorted(tuple(r) for r in claimed) == [("digest.morning", False), ("summary.daily", True)]
+
+
+async def test_down_across_midnight_catches_the_summary_up_once(engine):
+    business_id = store(engine, "600620", [])
+    with unit_of_work(engine) as session:  # the business was there long before the outage
+        session.get(BusinessRow, business_id).created_at = datetime(2026, 1, 1, tzinfo=UTC)
+    assert await tick(engine, local(DAY, 19, 0)) == [(business_id, DAY - timedelta(days=1))]  # an older catch-up
+    # down from 19:30 on DAY until 00:30 the next day: the DAY summary (20:00) never went out
+    next_day = DAY + timedelta(days=1)
+    assert await tick(engine, local(next_day, 0, 30)) == [(business_id, DAY)]
+    assert await tick(engine, local(next_day, 0, 31)) == []  # once
+    assert await tick(engine, local(next_day, 20, 0)) == [(business_id, next_day)]
+    keys = sorted(r.dedupe_key for r in outbox(engine))
+    assert keys == [f"summary.daily:{business_id}:{d.isoformat()}" for d in
+                    (DAY - timedelta(days=1), DAY, next_day)]
+
+
+async def test_a_business_started_today_gets_no_summary_for_yesterday(engine):
+    business_id = store(engine, "600621", [])
+    with unit_of_work(engine) as session:
+        session.get(BusinessRow, business_id).created_at = local(DAY, 9, 0)
+    assert await tick(engine, local(DAY, 19, 0)) == []
+    assert await tick(engine, local(DAY, 20, 0)) == [(business_id, DAY)]

@@ -89,6 +89,8 @@ def build_services(settings: Settings) -> Services:
 async def running_services(settings: Settings) -> AsyncIterator[Services]:
     """Start every part in order (the token cache first, the chats and the outbox last); stop in reverse."""
     configure_logging()
+    for warning in startup_warnings(settings):
+        log.warning("settings.unsafe", problem=warning)
     services = build_services(settings)
     parts: list[Startable | None] = [services.targets, services.matcher, services.drain, services.writer,
                                      services.scheduler, services.web, services.telegram, services.whatsapp,
@@ -102,6 +104,17 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         _calm_garbage_collector()
         log.info("app.started", env=settings.env)
         yield services
+
+
+def startup_warnings(settings: Settings) -> list[str]:
+    """What a production operator must hear loudly at start: settings that leave a door open."""
+    if settings.env != "production":
+        return []
+    found = []
+    if not settings.callback_allow:
+        found.append("HESABU_CALLBACK_ALLOW is empty: anyone who learns a callback URL can post payments to it; "
+                     "set it to Safaricom's published callback addresses")
+    return found
 
 
 def _calm_garbage_collector() -> None:

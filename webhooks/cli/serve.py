@@ -26,7 +26,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     # the default 5 ms switch interval it waits behind the event loop, which showed as commit latency.
     sys.setswitchinterval(float(os.environ.get("HESABU_SWITCH_INTERVAL", "0.0005")))
 
-    uvicorn.run(create_app(read_settings()), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(create_app(read_settings()), host=host, port=port, log_level="warning", access_log=False,
+                **SERVER_OPTIONS)
+
+
+# uvicorn believes X-Forwarded-For from 127.0.0.1 by default (proxy_headers), so a spoofed header from any
+# local process passed HESABU_CALLBACK_ALLOW; only HESABU_TRUSTED_PROXIES decides who may forward (webhooks.deps)
+SERVER_OPTIONS: dict[str, object] = {"proxy_headers": False, "forwarded_allow_ips": ""}
 
 
 def migrate() -> None:

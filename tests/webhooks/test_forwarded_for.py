@@ -21,6 +21,11 @@ from webhooks.settings import Settings
 pytestmark = pytest.mark.anyio
 
 
+def _start(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "webhooks", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 async def test_a_spoofed_forwarded_for_from_loopback_does_not_pass_the_allow_list(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'h.db'}"
     upgrade(url)
@@ -31,8 +36,7 @@ async def test_a_spoofed_forwarded_for_from_loopback_does_not_pass_the_allow_lis
     env = {**os.environ, "HESABU_DATABASE_URL": url, "HESABU_SPOOL_DIR": str(tmp_path / "spool"),
            "HESABU_CALLBACK_ALLOW": "196.201.214.0/24", "HESABU_WEB_CHAT": "false"}
     env.pop("HESABU_TRUSTED_PROXIES", None)
-    server = subprocess.Popen([sys.executable, "-m", "webhooks", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = _start(port, env)
     try:
         async with httpx.AsyncClient(timeout=30) as client:
             await _wait_healthy(client, port, server)

@@ -25,6 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.assistant.summaries import DIGEST_MORNING, SUMMARY_DAILY, scheduled_time
+from bot.bookkeeping.health import Checked, check_sources
 from bot.ledger.summaries import due_day, due_days
 from bot.storage.db import Engine, unit_of_work
 from bot.storage.leadership import Leadership, leadership_for
@@ -32,7 +33,7 @@ from bot.storage.reports import ScheduledBusiness, claim_dispatch, dispatched, i
 from bot.storage.settlements import queue_message
 
 log = logging.getLogger("hesabu.scheduler")
-JOBS = ("summaries.daily", "digest.morning", "matching.sweep")
+JOBS = ("summaries.daily", "digest.morning", "matching.sweep", "sources.check")
 
 
 def utcnow() -> datetime:
@@ -98,6 +99,13 @@ def _queue_one(engine: Engine, business_id: int, kind: str, day: date, now: date
         return worth_sending
 
 
+def _check_sources(engine: Engine, now: datetime, on_queued: Callable[[], Any] | None) -> Checked:
+    checked = check_sources(engine, now)
+    if (checked.alarms or checked.reversals) and on_queued is not None:
+        on_queued()
+    return checked
+
+
 class JobScheduler:
     """Owns the AsyncIOScheduler; every job first asks the leadership whether this process runs jobs."""
 
@@ -114,7 +122,7 @@ class JobScheduler:
         # while the server was down goes out within a minute of its return
         scheduler = AsyncIOScheduler(timezone=UTC)
         for name, every in (("summaries.daily", self.tick), ("digest.morning", self.tick),
-                            ("matching.sweep", self.sweep_every)):
+                            ("matching.sweep", self.sweep_every), ("sources.check", self.tick * 5)):
             if name == "matching.sweep" and self.sweep is None:
                 continue
             scheduler.add_job(self.run_job, IntervalTrigger(seconds=every), args=[name], id=name, name=name,
@@ -142,6 +150,8 @@ class JobScheduler:
         if name == "matching.sweep":
             assert self.sweep is not None
             return self.sweep
+        if name == "sources.check":  # SMS reversals applied, the callback health alarm (bot.bookkeeping.health)
+            return lambda: _check_sources(self.engine, self.clock(), self.on_queued)
         kind = SUMMARY_DAILY if name == "summaries.daily" else DIGEST_MORNING
 
         def run() -> list[tuple[int, date]]:

@@ -93,3 +93,24 @@ def found_without_callbacks(session: Session, business_id: int, since: datetime)
         PAYMENT.c.business_id == business_id, PAYMENT.c.created_at >= since, PAYMENT.c.source.in_(LATER_SOURCES),
         PAYMENT.c.id.not_in(confirmed))
     return int(session.connection().execute(query).scalar_one())
+
+
+def pending_reversals(session: Session, limit: int = 200) -> list[tuple[int, int, str]]:
+    """(journal id, business id, receipt) of reversal reports (an SMS) not applied yet, oldest first."""
+    rows = session.connection().execute(
+        select(CALLBACK.c.id, CALLBACK.c.business_id, CALLBACK.c.external_id)
+        .where(CALLBACK.c.outcome == "reversal", CALLBACK.c.handled_at.is_(None)).order_by(CALLBACK.c.id).limit(limit))
+    return [(r.id, r.business_id, r.external_id or "") for r in rows]
+
+
+def mark_handled(session: Session, callback_id: int, now: datetime, detail: str) -> None:
+    session.connection().execute(CALLBACK.update().where(CALLBACK.c.id == callback_id)
+                                 .values(handled_at=now, detail=detail[:200]))
+
+
+def businesses_with_callbacks(session: Session) -> list[tuple[int, str]]:
+    """(business id, settings json) of every business; the alarm looks only at those Safaricom ever called."""
+    from bot.storage.tables import BusinessRow
+
+    table: Table = BusinessRow.__table__  # type: ignore[attr-defined]
+    return [(r.id, r.settings_json) for r in session.connection().execute(select(table.c.id, table.c.settings_json))]

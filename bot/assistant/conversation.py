@@ -46,7 +46,7 @@ from bot.assistant.questions import question
 from bot.assistant.reading import Reading
 from bot.assistant.summaries import GO_THROUGH, SCHEDULE_KEYS, scheduled_time, set_scheduled_time, summary_reply
 from bot.assistant.understanding import read_message
-from bot.bookkeeping import actions, exports
+from bot.bookkeeping import actions, exports, manual
 from bot.bookkeeping.invoices import create_customer, create_invoice, find_customers
 from bot.ledger.chat_input import InputError, plain_number, read_amount, read_date
 from bot.ledger.money import format_kes
@@ -69,7 +69,7 @@ from bot.storage.payments import payments_needing_owner
 from bot.storage.settlements import decision_of, payment_of
 from bot.storage.tables import BusinessRow, CustomerRow
 
-OWNER_ONLY = (Undo, Match, Export, Settings, RecordPayment, RequestPayment)
+OWNER_ONLY = (Undo, Match, Export, Settings, RequestPayment)  # staff record the cash they take
 MAX_MESSAGE_CHARS = 2000  # every command fits in a tenth of this; the parse never sees more
 TOO_LONG = Reply(f"That message is too long for me. Send one command at a time (up to {MAX_MESSAGE_CHARS:,} "
                  "characters).")
@@ -634,7 +634,21 @@ def _coming(turn: Turn, command: RequestPayment | VerifyReceipt | Reconcile) -> 
 
 
 def _record(turn: Turn, command: RecordPayment) -> list[Reply]:
-    return [Reply(tr(turn.lang, "Recording a cash payment is coming soon."))]
+    """`Mary amelipa 2000 cash`: a payment received outside M-Pesa, matched at once like any other."""
+    done = manual.record_manual_payment(turn.session, turn.business_id, command.customer, command.phone,
+                                        command.amount, f"{turn.actor} ({turn.msg.sender_name})"[:120], turn.now)
+    lang = turn.lang
+    if not done.ok:
+        return [Reply(tr(lang, "Several customers are called {name}: {names}. Send the full name, e.g. "
+                               "{example} amelipa {amount}", name=command.customer, names=", ".join(done.candidates),
+                         example=done.candidates[0], amount=f"{command.amount:.0f}"))]
+    head = tr(lang, "Recorded {amount} from {customer}, receipt {receipt}.", amount=kes(command.amount),
+              customer=wording.short_name(done.customer) or done.customer, receipt=done.trans_id)
+    tail = {"matched": N_("It is matched to their invoice."),
+            "suggested": N_("Which invoice is it for? I'll ask you next.")}.get(
+        done.status, N_("No invoice fits it yet: see /unmatched."))
+    choices = (Choice(tr(lang, "Undo"), "u"),) if turn.role == "owner" else ()
+    return [Reply(f"{head}\n{tr(lang, tail)}", choices)]
 
 
 def _language(turn: Turn, command: SetLanguage) -> list[Reply]:

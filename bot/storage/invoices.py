@@ -112,3 +112,10 @@ def invoices_to_pay(session: Session, business_id: int, limit: int = 10) -> list
             phones.setdefault(phone.customer_id, phone.phone)
     return [InvoiceToPay(inv.number, name or "", phones.get(inv.customer_id or 0, ""), inv.open_balance)
             for inv, name in rows]
+
+
+def phone_hash_of(session: Session, business_id: int, customer_id: int) -> str | None:
+    """The sha256 of a customer's first phone (a manual payment from them carries it, like an M-Pesa one)."""
+    return session.exec(select(CustomerPhoneRow.phone_sha256).where(
+        CustomerPhoneRow.business_id == business_id, CustomerPhoneRow.customer_id == customer_id)
+        .order_by(col(CustomerPhoneRow.id)).limit(1)).first()

@@ -58,7 +58,9 @@ class DueInvoice:
 
 
 def _in_period(business_id: int, start: datetime, end: datetime) -> Any:
-    return and_(PAYMENT.c.business_id == business_id, PAYMENT.c.paid_at >= start, PAYMENT.c.paid_at < end)
+    # a reversed payment (a recording undone, M-Pesa taking it back) was never takings
+    return and_(PAYMENT.c.business_id == business_id, PAYMENT.c.paid_at >= start, PAYMENT.c.paid_at < end,
+                PAYMENT.c.status != "reversed")
 
 
 # --- payments ----------------------------------------------------------------------------------------

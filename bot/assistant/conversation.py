@@ -488,7 +488,7 @@ def _edited(turn: Turn, reply: Reply) -> list[Reply]:
 def _summary(turn: Turn, command: Summary) -> list[Reply]:
     """The full summary of the period (same content as the scheduled one) with its 14-day chart."""
     start, end = command.period_range(turn.today)
-    return [summary_reply(turn.session, _business_row(turn), Period(start, end), turn.today)]
+    return [summary_reply(turn.session, _business_row(turn), Period(start, end), turn.today, lang=turn.lang)]
 
 
 def _business_row(turn: Turn) -> BusinessRow:

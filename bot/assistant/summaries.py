@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.assistant import wording
 from bot.assistant.alerts import register_renderer
+from bot.assistant.catalogue import Lang, ntr, tr
 from bot.assistant.charts import daily_chart
 from bot.assistant.messages import Choice, Reply
 from bot.ledger.money import format_kes
@@ -98,42 +99,50 @@ def summary_figures(session: Session, business_id: int, period: Period, tz: Zone
 # --- words -------------------------------------------------------------------------------------------
 
 
-def period_label(period: Period, today: date) -> str:
+def period_label(period: Period, today: date, lang: Lang = "en") -> str:
     if period.days == 1:
         if period.start == today:
-            return f"Today, {wording.day_text(period.start, today)}"
-        return wording.day_text(period.start, today)
-    return f"{wording.day_text(period.start, today)} - {wording.day_text(period.last_day, today)}"
+            return tr(lang, "Today, {day}", day=wording.day_text(period.start, today, lang))
+        return wording.day_text(period.start, today, lang)
+    return f"{wording.day_text(period.start, today, lang)} - {wording.day_text(period.last_day, today, lang)}"
 
 
-def summary_text(name: str, figures: SummaryFigures, today: date) -> str:
+def summary_text(name: str, figures: SummaryFigures, today: date, lang: Lang = "en") -> str:
     p = figures.payments
-    lines = [f"{name}: {period_label(figures.period, today)}",
-             f"Received {format_kes(p.total)} in {_count(p.count, 'payment')}"]
+    lines = [f"{name}: {period_label(figures.period, today, lang)}",
+             ntr(lang, "Received {total} in {n} payment", "Received {total} in {n} payments", p.count,
+                 total=format_kes(p.total))]
     if p.count:
-        lines.append(f"Matched automatically: {format_kes(p.auto_total)} ({p.auto_count})")
+        lines.append(tr(lang, "Matched automatically: {total} ({count})", total=format_kes(p.auto_total),
+                        count=p.auto_count))
     if p.needs_owner_count:
-        lines.append(f"Need you: {_count(p.needs_owner_count, 'payment')}, {format_kes(p.needs_owner_total)}")
+        lines.append(ntr(lang, "Need you: {n} payment, {total}", "Need you: {n} payments, {total}",
+                         p.needs_owner_count, total=format_kes(p.needs_owner_total)))
     if figures.partial.count:
-        lines.append(f"Paid in part: {_count(figures.partial.count, 'invoice')}, "
-                     f"{format_kes(figures.partial.total)} still due")
+        lines.append(ntr(lang, "Paid in part: {n} invoice, {total} still due",
+                         "Paid in part: {n} invoices, {total} still due", figures.partial.count,
+                         total=format_kes(figures.partial.total)))
     if figures.overdue.count:
-        lines.append(f"Overdue: {_count(figures.overdue.count, 'invoice')}, {format_kes(figures.overdue.total)}")
+        lines.append(ntr(lang, "Overdue: {n} invoice, {total}", "Overdue: {n} invoices, {total}",
+                         figures.overdue.count, total=format_kes(figures.overdue.total)))
     if figures.top_payers:
-        lines.append("Top: " + ", ".join(f"{wording.short_name(t.name) or 'Unknown'} {format_kes(t.total)}"
-                                         for t in figures.top_payers))
-    lines += _comparison_lines(figures)
+        unknown = tr(lang, "Unknown")
+        payers = ", ".join(f"{wording.short_name(t.name) or unknown} {format_kes(t.total)}" for t in figures.top_payers)
+        lines.append(tr(lang, "Top: {payers}", payers=payers))
+    lines += _comparison_lines(figures, lang)
     return "\n".join(lines)
 
 
-def _comparison_lines(figures: SummaryFigures) -> list[str]:
+def _comparison_lines(figures: SummaryFigures, lang: Lang = "en") -> list[str]:
     c = figures.comparison
     if figures.period.days == 1:
         now = figures.payments.total
-        return [f"vs day before: {change_text(now, c.previous_day)} ({format_kes(c.previous_day)})",
-                f"7-day average: {format_kes(c.average_7)} ({change_text(now, c.average_7)})"]
+        return [tr(lang, "vs day before: {change} ({amount})", change=change_text(now, c.previous_day),
+                   amount=format_kes(c.previous_day)),
+                tr(lang, "7-day average: {amount} ({change})", amount=format_kes(c.average_7),
+                   change=change_text(now, c.average_7))]
     per_day = (figures.payments.total / figures.period.days).quantize(Decimal("0.01"))
-    return [f"Per day: {format_kes(per_day)}"]
+    return [tr(lang, "Per day: {amount}", amount=format_kes(per_day))]
 
 
 def _count(n: int, thing: str) -> str:
@@ -141,12 +150,12 @@ def _count(n: int, thing: str) -> str:
 
 
 def summary_reply(session: Session, business: BusinessRow, period: Period, today: date,
-                  *, chart: bool = True) -> Reply:
+                  *, chart: bool = True, lang: Lang = "en") -> Reply:
     """The summary of `period` with its chart, and a button when payments need the owner."""
     tz = ZoneInfo(business.timezone)
     figures = summary_figures(session, business.id or 0, period, tz)
-    choices = (Choice("Go through them", GO_THROUGH),) if figures.payments.needs_owner_count else ()
-    text = summary_text(business.name, figures, today)
+    choices = (Choice(tr(lang, "Go through them"), GO_THROUGH),) if figures.payments.needs_owner_count else ()
+    text = summary_text(business.name, figures, today, lang)
     if not chart:
         return Reply(text, choices)
     title = f"{business.name}: last {len(figures.series)} days"

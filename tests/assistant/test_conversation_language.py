@@ -39,3 +39,10 @@ def test_a_question_back_is_in_the_language_of_the_message(book):  # noqa: F811
     chat = owner(book)
     assert chat.text("Tengeneza invoice ya 2500").startswith("Invoice ni ya nani")
     assert chat.text("create an invoice for Mary").startswith("How much")
+
+
+def test_a_swahili_summary_with_its_chart(book):  # noqa: F811
+    chat = owner(book)
+    chat.text("/language sw")
+    [summary] = chat.say("Muhtasari wa leo")
+    assert "Leo," in summary.text and "Umepokea KES" in summary.text and summary.picture is not None

@@ -102,9 +102,12 @@ async def healthy(port: int, within: float = 60.0, need_db: bool = True) -> None
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.1)
+    raise RuntimeError(f"server on {port} did not come up\n{_log_tail(port)}")
+
+
+def _log_tail(port: int) -> str:
     logs = sorted(Path(tempfile.gettempdir()).glob(f"*/server-{port}.log"))
-    tail = logs[-1].read_text(errors="replace")[-1500:] if logs else ""
-    raise RuntimeError(f"server on {port} did not come up\n{tail}")
+    return logs[-1].read_text(errors="replace")[-1500:] if logs else ""
 
 
 async def load(run: Run, ports: list[int], token: str, shortcode: str, receipts: list[str],

@@ -27,8 +27,8 @@ from bot.bookkeeping.invoices import create_customer, create_invoice
 from bot.bookkeeping.processing import process_payment
 from bot.ledger.phones import phone_sha256
 from bot.storage.businesses import CallbackTarget, create_business, new_link_code
+from bot.storage.callbacks import record_callbacks
 from bot.storage.db import make_engine, unit_of_work
-from bot.storage.intake import record_callbacks
 from bot.storage.migrate import upgrade
 from webhooks.intake.records import build_record
 

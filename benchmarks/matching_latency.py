@@ -41,8 +41,8 @@ from bot.ledger.phones import phone_sha256, read_msisdn  # noqa: E402
 from bot.ledger.references import digits_key, name_key, name_tokens, reference_key  # noqa: E402
 from bot.storage.book import CUSTOMER, INVOICE, PHONE, TOKEN, SqlBook  # noqa: E402
 from bot.storage.businesses import create_business  # noqa: E402
+from bot.storage.callbacks import CallbackRecord, record_callbacks  # noqa: E402
 from bot.storage.db import make_engine, unit_of_work  # noqa: E402
-from bot.storage.intake import CallbackRecord, record_callbacks  # noqa: E402
 from bot.storage.migrate import upgrade  # noqa: E402
 
 FIRST = ["Mary", "John", "Grace", "Peter", "Faith", "James", "Mercy", "Joseph", "Ann", "David", "Esther", "Samuel",

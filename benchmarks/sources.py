@@ -35,8 +35,8 @@ import psycopg  # noqa: E402
 
 from bot.bookkeeping.statements import import_statement, open_statement  # noqa: E402
 from bot.storage.businesses import CallbackTarget  # noqa: E402
+from bot.storage.callbacks import record_callbacks  # noqa: E402
 from bot.storage.db import make_engine  # noqa: E402
-from bot.storage.intake import record_callbacks  # noqa: E402
 from bot.storage.migrate import upgrade  # noqa: E402
 from tests.statement_support import paid_in, portal_csv, withdrawn  # noqa: E402
 from tests.support import add_business, c2b  # noqa: E402

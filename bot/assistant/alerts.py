@@ -20,14 +20,14 @@ from bot.assistant.messages import Reply
 from bot.ledger.money import ZERO, format_kes
 from bot.storage.customers import customer_names
 from bot.storage.db import Session
-from bot.storage.deliveries import outbox_payload
 from bot.storage.invoices import InvoiceBrief, invoice_briefs
+from bot.storage.outbox import outbox_payload
 from bot.storage.tables import BusinessRow, OutboxRow
 
 log = logging.getLogger("hesabu.alerts")
 PAYMENT_ALERT = "payment.alert"
 CALLBACK_FLAGGED = "callback.flagged"
-# the journal's `source` (bot.storage.intake) in the owner's words
+# the journal's `source` (bot.storage.callbacks) in the owner's words
 _ENDPOINTS = {"c2b_confirmation": "payment confirmation", "c2b_validation": "payment validation",
               "stk": "M-Pesa Express", "sms": "SMS forwarding"}
 

@@ -52,7 +52,6 @@ from bot.ledger.chat_input import InputError, plain_number, read_amount, read_da
 from bot.ledger.money import format_kes
 from bot.ledger.summaries import Period, period_bounds
 from bot.storage.businesses import business_language, set_business_language
-from bot.storage.chat_tables import ChatStateRow
 from bot.storage.chats import (
     LinkedBusiness,
     chat_state,
@@ -64,10 +63,10 @@ from bot.storage.chats import (
 )
 from bot.storage.customers import customer_balances, customer_credit
 from bot.storage.db import Session
+from bot.storage.decisions import decision_of
 from bot.storage.invoices import invoice_lines
-from bot.storage.payments import payments_needing_owner
-from bot.storage.settlements import decision_of, payment_of
-from bot.storage.tables import BusinessRow, CustomerRow
+from bot.storage.payments import payment_of, payments_needing_owner
+from bot.storage.tables import BusinessRow, ChatStateRow, CustomerRow
 
 OWNER_ONLY = (Undo, Match, Export, Settings, RequestPayment)  # staff record the cash they take
 MAX_MESSAGE_CHARS = 2000  # every command fits in a tenth of this; the parse never sees more

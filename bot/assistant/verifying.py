@@ -20,10 +20,10 @@ from bot.assistant.catalogue import Lang, kes, ntr, tr
 from bot.assistant.messages import Reply
 from bot.ledger.money import quantize
 from bot.mpesa.sms import SmsPayment, SmsReversal, SmsUnread, read_sms
+from bot.storage.callbacks import record_reports
 from bot.storage.db import Session
-from bot.storage.intake import record_reports
+from bot.storage.payments import payment_by_trans_id
 from bot.storage.reconciliation import Seen, SourceFigures, sightings_of, source_figures
-from bot.storage.settlements import payment_by_trans_id
 from bot.storage.tables import BusinessRow, PaymentRow
 
 AskSafaricom = Callable[[str], bool]

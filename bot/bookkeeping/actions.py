@@ -21,16 +21,9 @@ from bot.ledger.references import reference_key
 from bot.ledger.replay import BalanceChange, BookChange, CreditChange, confirm
 from bot.storage.book import SqlBook
 from bot.storage.db import Session
-from bot.storage.settlements import (
-    current_settlement,
-    decision_of,
-    last_action,
-    payment_by_trans_id,
-    payment_of,
-    record_action,
-    record_settlement,
-    touch_invoices,
-)
+from bot.storage.decisions import decision_of, last_action, record_action
+from bot.storage.invoices import touch_invoices
+from bot.storage.payments import current_settlement, payment_by_trans_id, payment_of, record_settlement
 from bot.storage.tables import CustomerRow, OwnerActionRow, PaymentRow
 
 

@@ -24,8 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.storage.db import Session
-from bot.storage.payments import payments_between
-from bot.storage.settlements import allocations_by_payment
+from bot.storage.payments import allocations_by_payment, payments_between
 from bot.storage.tables import PaymentRow
 
 FIELDS = ["trans_id", "business_shortcode", "amount", "paid_at", "reference", "payer_name", "msisdn_kind",

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from bot.bookkeeping.reversals import reverse_payment
 from bot.storage.db import Engine, unit_of_work, write_gate
+from bot.storage.outbox import queue_message
 from bot.storage.reconciliation import (
     businesses_with_callbacks,
     found_without_callbacks,
@@ -17,7 +18,6 @@ from bot.storage.reconciliation import (
     mark_handled,
     pending_reversals,
 )
-from bot.storage.settlements import queue_message
 
 SILENT_KIND = "callbacks.silent"
 DEFAULT_ALARM_HOURS = 6

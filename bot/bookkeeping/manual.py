@@ -22,8 +22,9 @@ from bot.bookkeeping.processing import process_payment
 from bot.ledger.money import format_kes
 from bot.ledger.phones import MsisdnKind, phone_sha256
 from bot.storage.db import Session
+from bot.storage.decisions import record_action
 from bot.storage.invoices import phone_hash_of
-from bot.storage.settlements import current_settlement, record_action
+from bot.storage.payments import current_settlement
 from bot.storage.tables import CustomerRow, OwnerActionRow, PaymentRow, PaymentSightingRow
 
 RECEIPT_PREFIX = "CASH"  # a manual receipt: CASH + 6 letters/digits, never an M-Pesa code (those are 10 too)

@@ -12,15 +12,9 @@ from bot.ledger.matching import Decision, DecisionKind, match_payment
 from bot.ledger.replay import apply_changes
 from bot.storage.book import SqlBook
 from bot.storage.db import Session
-from bot.storage.settlements import (
-    StoredDecision,
-    claim_payment,
-    queue_message,
-    record_decision,
-    record_settlement,
-    settlement_to_json,
-    unprocessed_payment_ids,
-)
+from bot.storage.decisions import StoredDecision, record_decision
+from bot.storage.outbox import queue_message
+from bot.storage.payments import claim_payment, record_settlement, settlement_to_json, unprocessed_payment_ids
 from bot.storage.tables import BusinessRow, PaymentRow
 
 ALERT = "payment.alert"

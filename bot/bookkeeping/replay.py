@@ -19,8 +19,8 @@ from bot.bookkeeping.processing import Processed, process_payment
 from bot.ledger.allocation import Settlement
 from bot.ledger.phones import normalise_phone
 from bot.storage.businesses import CallbackTarget, create_business
+from bot.storage.callbacks import CallbackRecord, record_callbacks
 from bot.storage.db import Engine, unit_of_work
-from bot.storage.intake import CallbackRecord, record_callbacks
 
 BuildRecord = Callable[[str, CallbackTarget, bytes, str, datetime], CallbackRecord]
 ACTOR = "replay"

@@ -30,8 +30,8 @@ from bot.mpesa.statements import (
     read_portal_csv,
     read_statement_pdf,
 )
+from bot.storage.callbacks import record_reports
 from bot.storage.db import Engine, unit_of_work, write_gate
-from bot.storage.intake import record_reports
 from bot.storage.statements import journal_statement, keep_apart
 
 BATCH = 1000

@@ -10,7 +10,7 @@ One pass (`run_once`), every `poll_every` seconds or at once after `wake()`:
   5. record each outcome in its own short transaction: `sent` + the provider's message id; `RetryLater` ->
      `pending` again with exponential back-off (never sooner than the provider asked); `Undeliverable` or
      too many attempts -> `failed`; `Held` (WhatsApp's window closed, no template) -> `held` until the chat
-     writes again (bot.storage.whatsapp.release_held).
+     writes again (bot.storage.outbox.release_held).
 Every provider call has a deadline (`send_timeout`): a call that does not answer in time may have been sent,
 so it goes in doubt as above. Each channel runs its own passes, so a slow or hanging provider holds up only
 its own chats, never another channel's.
@@ -34,18 +34,18 @@ from bot.assistant.wording import as_repeat
 from bot.channels.base import Channel, Held, RetryLater, Undeliverable
 from bot.jobs.signals import Wakeup
 from bot.storage.db import Engine, unit_of_work
-from bot.storage.deliveries import (
+from bot.storage.outbox import (
     ClaimedDelivery,
     claim_deliveries,
     expand_outbox,
     mark_in_doubt,
     outbox_of,
     record_failed,
+    record_held,
     record_in_doubt,
     record_retry,
     record_sent,
 )
-from bot.storage.whatsapp import record_held
 
 JOB_NAME = "outbox.send"
 log = logging.getLogger("hesabu.outbox")

@@ -29,8 +29,8 @@ from bot.bookkeeping.health import Checked, check_sources
 from bot.ledger.summaries import due_day, due_days
 from bot.storage.db import Engine, unit_of_work
 from bot.storage.leadership import Leadership, leadership_for
+from bot.storage.outbox import queue_message
 from bot.storage.reports import ScheduledBusiness, claim_dispatch, dispatched, invoice_figures, scheduled_businesses
-from bot.storage.settlements import queue_message
 
 log = logging.getLogger("hesabu.scheduler")
 JOBS = ("summaries.daily", "digest.morning", "matching.sweep", "sources.check")

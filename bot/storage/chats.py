@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, Table, exists, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.storage.businesses import link_code_digest
-from bot.storage.chat_tables import ChatLinkRow, ChatStateRow, InboundRow
-from bot.storage.tables import BusinessRow, LinkCodeRow, ShortcodeRow
+from bot.storage.tables import (
+    BusinessRow,
+    ChatLinkRow,
+    ChatStateRow,
+    DeliveryRow,
+    InboundRow,
+    LinkCodeRow,
+    ShortcodeRow,
+)
 
 LINK_CODE = LinkCodeRow.__table__  # type: ignore[attr-defined]
 
@@ -128,3 +135,39 @@ def chat_language(session: Session, channel: str, chat_id: str) -> str | None:
     """The language a chat is answered in, when it has one (the outbox renders alerts in it)."""
     return session.exec(select(ChatStateRow.language).where(ChatStateRow.channel == channel,
                                                             ChatStateRow.chat_id == chat_id)).first()
+
+
+def window_open(session: Session, chat_id: str, now: datetime) -> bool:
+    """May a free-form message start now? Within 24 h of the chat's last message, unless Twilio refused one
+    with 63016 since then."""
+    last = session.connection().execute(
+        select(CHAT_STATE.c.last_inbound_at).where(CHAT_STATE.c.channel == CHANNEL,
+                                                   CHAT_STATE.c.chat_id == chat_id)).scalar_one_or_none()
+    if last is None or last <= now - WINDOW:
+        return False
+    refused = session.connection().execute(select(exists().where(
+        DELIVERY.c.channel == CHANNEL, DELIVERY.c.chat_id == chat_id,
+        DELIVERY.c.provider_error == OUTSIDE_WINDOW_CODE, DELIVERY.c.status_at > last))).scalar()
+    return not refused
+
+
+def remember_offered(session: Session, chat_id: str, choices: list[str], now: datetime) -> None:
+    """An alert with choices went to the chat: "2" now answers its second choice (as for the assistant's own
+    replies, bot.assistant.conversation)."""
+    state = chat_state(session, CHANNEL, chat_id, now)
+    set_pending(session, state, {**pending_of(state), "offered": choices}, now)
+
+
+CHANNEL = "whatsapp"
+
+
+WINDOW = timedelta(hours=24)
+
+
+OUTSIDE_WINDOW_CODE = "63016"
+
+
+DELIVERY: Table = DeliveryRow.__table__  # type: ignore[attr-defined]
+
+
+CHAT_STATE: Table = ChatStateRow.__table__  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@ Every query is filtered by business_id, uses an index, and is bounded."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -11,7 +12,12 @@ from sqlalchemy import Engine, Table, or_, update
 from sqlmodel import Session, col, select
 
 from bot.ledger.references import reference_key
-from bot.storage.tables import BusinessRow, CustomerPhoneRow, CustomerRow, InvoiceRow
+from bot.storage.tables import (
+    BusinessRow,
+    CustomerPhoneRow,
+    CustomerRow,
+    InvoiceRow,
+)
 
 BUSINESS: Table = BusinessRow.__table__  # type: ignore[attr-defined]
 INVOICE: Table = InvoiceRow.__table__  # type: ignore[attr-defined]
@@ -119,3 +125,19 @@ def phone_hash_of(session: Session, business_id: int, customer_id: int) -> str |
     return session.exec(select(CustomerPhoneRow.phone_sha256).where(
         CustomerPhoneRow.business_id == business_id, CustomerPhoneRow.customer_id == customer_id)
         .order_by(col(CustomerPhoneRow.id)).limit(1)).first()
+def touch_invoices(session: Session, business_id: int, invoice_ids: Sequence[int]) -> dict[int, Decimal]:
+    """Open balances of some invoices (locked on PostgreSQL): the before/after of an owner action."""
+    if not invoice_ids:
+        return {}
+    query = select(INVOICE.c.id, INVOICE.c.open_balance).where(
+        INVOICE.c.business_id == business_id, INVOICE.c.id.in_(sorted(set(invoice_ids))))
+    if _is_postgres(session):
+        query = query.with_for_update()
+    return {r.id: r.open_balance for r in session.connection().execute(query)}
+
+
+INVOICE: Table = InvoiceRow.__table__  # type: ignore[attr-defined]
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.connection().dialect.name == "postgresql"

@@ -12,33 +12,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, Index, LargeBinary, Text
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
-from bot.storage.chat_tables import ChatLinkRow
-from bot.storage.tables import _id, _time
+from bot.storage.tables import ChatLinkRow, WebMessageRow
 
 # a row committed late (a slow transaction) still reaches a page that polled meanwhile: polls look back this far
 POLL_OVERLAP = timedelta(seconds=10)
 HISTORY_LIMIT = 200
 
 
-class WebMessageRow(SQLModel, table=True):
-    """One message in a web chat: `in` typed by the person, `out` said by Hesabu (an edit updates the row)."""
-
-    __tablename__ = "web_message"
-    __table_args__ = (Index("ix_web_message_chat_updated", "chat_id", "updated_at"),)
-    id: int | None = _id()
-    chat_id: str = Field(index=False)
-    direction: str = "out"  # in | out
-    text: str = Field(default="", sa_column=Column(Text, nullable=False))
-    choices: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON [[label, data], ...]
-    picture: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    document: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    document_name: str | None = None
-    document_mime: str | None = None
-    created_at: datetime = _time()
-    updated_at: datetime = _time()
 
 
 @dataclass(frozen=True, slots=True)

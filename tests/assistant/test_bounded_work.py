@@ -14,8 +14,8 @@ import bot.assistant.grammar as grammar
 from bot.assistant.conversation import MAX_MESSAGE_CHARS, SLOW_DOWN, TOO_LONG, handle_message
 from bot.assistant.limits import ChatRateLimit, Verdict
 from bot.assistant.messages import InboundMessage
-from bot.storage.chat_tables import InboundRow
 from bot.storage.db import unit_of_work
+from bot.storage.tables import InboundRow
 from tests.assistant.test_conversation import NOW, book, owner  # noqa: F401  (fixture)
 
 

@@ -14,8 +14,8 @@ from bot.assistant.messages import Attachment, InboundMessage
 from bot.bookkeeping.statements import import_statement
 from bot.ledger.payments import IncomingPayment, PaymentSource
 from bot.ledger.phones import read_msisdn
+from bot.storage.callbacks import record_reports
 from bot.storage.db import make_engine, unit_of_work
-from bot.storage.intake import record_reports
 from bot.storage.tables import BusinessRow, PaymentRow
 from tests.assistant.test_conversation import NOW, Chat, code_for
 from tests.bookkeeping.book_support import Book, make_book, pay

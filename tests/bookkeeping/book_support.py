@@ -15,8 +15,8 @@ from bot.bookkeeping.invoices import create_customer, create_invoice
 from bot.bookkeeping.processing import Processed, process_payment
 from bot.ledger.phones import phone_sha256
 from bot.storage.businesses import CallbackTarget
+from bot.storage.callbacks import record_callbacks
 from bot.storage.db import unit_of_work
-from bot.storage.intake import record_callbacks
 from bot.storage.tables import (
     AllocationRow,
     CustomerAliasRow,

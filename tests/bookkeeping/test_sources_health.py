@@ -16,8 +16,8 @@ from bot.bookkeeping.health import check_sources
 from bot.ledger.payments import IncomingPayment, PaymentSource
 from bot.ledger.phones import read_msisdn
 from bot.storage.businesses import CallbackTarget
+from bot.storage.callbacks import record_callbacks, record_reports
 from bot.storage.db import make_engine, unit_of_work
-from bot.storage.intake import record_callbacks, record_reports
 from bot.storage.tables import BusinessRow, CallbackRow, OutboxRow, PaymentRow
 from tests.support import add_business, c2b
 from webhooks.intake.records import build_record

@@ -41,7 +41,7 @@ def engine(db_url):
 
 def deliver_c2b(engine, shop, trans_id, amount="1500.00", ref="INV-0001"):
     from bot.storage.businesses import CallbackTarget
-    from bot.storage.intake import record_callbacks
+    from bot.storage.callbacks import record_callbacks
 
     target = CallbackTarget(shop.id, shop.token, frozenset({shop.shortcode}), "paybill", False)
     body = json.dumps(c2b(trans_id, shop.shortcode, amount=amount, ref=ref)).encode()

@@ -12,9 +12,9 @@ from bot.assistant.messages import Reply
 from bot.channels.base import Channel, SentRef
 from bot.channels.telegram.sender import TelegramSender
 from bot.jobs.outbox import OutboxSender, RateLimiter, utcnow
-from bot.storage.chat_tables import ChatLinkRow, DeliveryRow
 from bot.storage.db import unit_of_work
-from bot.storage.settlements import queue_message
+from bot.storage.outbox import queue_message
+from bot.storage.tables import ChatLinkRow, DeliveryRow
 from tests.bookkeeping.book_support import Book, process, receive
 
 CHAT = 777

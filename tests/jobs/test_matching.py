@@ -109,7 +109,7 @@ def _stored_burst(book, n: int, prefix: str) -> list[int]:
     import json as _json
 
     from bot.storage.businesses import CallbackTarget
-    from bot.storage.intake import record_callbacks
+    from bot.storage.callbacks import record_callbacks
     from tests.bookkeeping.book_support import STRANGER, body
     from webhooks.intake.records import build_record
 

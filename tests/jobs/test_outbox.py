@@ -15,8 +15,7 @@ from bot.assistant.messages import Reply
 from bot.channels.base import RecordingChannel, RetryLater, SentRef
 from bot.jobs.outbox import RateLimiter
 from bot.storage.db import make_engine, unit_of_work
-from bot.storage.deliveries import NO_LINKED_CHAT, claim_deliveries, expand_outbox
-from bot.storage.settlements import queue_message
+from bot.storage.outbox import NO_LINKED_CHAT, claim_deliveries, expand_outbox, queue_message
 from bot.storage.tables import OutboxRow
 from tests.bookkeeping.book_support import make_book
 from tests.fakes.telegram_api import FakeTelegramApi

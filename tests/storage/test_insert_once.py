@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from bot.ledger.phones import phone_sha256
 from bot.storage.book import SqlBook
 from bot.storage.db import make_engine, unit_of_work
-from bot.storage.settlements import queue_message
+from bot.storage.outbox import queue_message
 from bot.storage.tables import CustomerPhoneRow, OutboxRow
 from tests.support import add_business
 

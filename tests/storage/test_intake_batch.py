@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from sqlmodel import Session, select
 
 from bot.storage.businesses import CallbackTarget
+from bot.storage.callbacks import Outcome, record_callbacks
 from bot.storage.db import make_engine
-from bot.storage.intake import Outcome, record_callbacks
 from bot.storage.tables import CallbackRow, PaymentRow
 from tests.support import add_business, c2b
 from webhooks.intake.records import build_record

@@ -13,8 +13,8 @@ from sqlmodel import Session
 
 from bot.ledger.payments import IncomingPayment, PaymentSource
 from bot.ledger.phones import read_msisdn
+from bot.storage.callbacks import CallbackRecord, Outcome, record_callbacks
 from bot.storage.db import make_engine
-from bot.storage.intake import CallbackRecord, Outcome, record_callbacks
 from bot.storage.tables import CallbackRow, MatchDecisionRow, OutboxRow, PaymentRow, PaymentSightingRow
 from tests.support import add_business
 

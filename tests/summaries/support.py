@@ -10,9 +10,8 @@ from decimal import Decimal
 
 from sqlalchemy import Engine
 
-from bot.storage.chat_tables import ChatLinkRow
 from bot.storage.db import unit_of_work
-from bot.storage.tables import CustomerRow, InvoiceRow, MatchDecisionRow, PaymentRow
+from bot.storage.tables import ChatLinkRow, CustomerRow, InvoiceRow, MatchDecisionRow, PaymentRow
 from tests.support import add_business
 
 NAIROBI_OFFSET = timedelta(hours=3)

@@ -17,9 +17,8 @@ from sqlmodel import Session, select
 from bot.bookkeeping.demo import DEMO_SHORTCODE
 from bot.channels.web import COOKIE
 from bot.storage.businesses import new_link_code
-from bot.storage.chat_tables import ChatLinkRow
 from bot.storage.db import unit_of_work
-from bot.storage.tables import BusinessRow, PaymentRow
+from bot.storage.tables import BusinessRow, ChatLinkRow, PaymentRow
 from tests.support import Service, add_business, c2b, running_service
 
 pytestmark = pytest.mark.anyio

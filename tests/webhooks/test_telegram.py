@@ -17,9 +17,8 @@ from typer.testing import CliRunner
 from bot.channels.base import Channel
 from bot.channels.telegram.runtime import SORRY, TelegramChannel
 from bot.storage.businesses import new_link_code
-from bot.storage.chat_tables import ChatLinkRow, DeliveryRow
 from bot.storage.db import unit_of_work
-from bot.storage.tables import PaymentRow
+from bot.storage.tables import ChatLinkRow, DeliveryRow, PaymentRow
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.support import Service, add_business, c2b, running_service
 from webhooks.cli import app as cli

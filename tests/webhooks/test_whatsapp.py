@@ -20,9 +20,8 @@ from bot.channels.base import Channel
 from bot.channels.whatsapp.media import MediaSigner
 from bot.channels.whatsapp.runtime import WhatsAppChannel
 from bot.storage.businesses import new_link_code
-from bot.storage.chat_tables import ChatStateRow, DeliveryRow, InboundRow
 from bot.storage.db import make_engine, unit_of_work
-from bot.storage.tables import PaymentRow
+from bot.storage.tables import ChatStateRow, DeliveryRow, InboundRow, PaymentRow
 from tests.fakes.twilio_http import RecordedRequest, RecordingTwilioHttp, outside_window, server_error, sign_form
 from tests.jobs.outbox_support import Clock, deliveries, queue_unknown_alert, sender
 from tests.support import Service, add_business, c2b, count, running_service
@@ -238,7 +237,7 @@ def outbox_bridge(db_url: str, twilio: RecordingTwilioHttp, templates: dict[str,
 def owner_chat(bridge: WhatsAppChannel, last_wrote: timedelta | None) -> int:
     """A business with OWNER linked, who last wrote `last_wrote` ago (None: never)."""
     shop = add_business(bridge.engine, "600400")
-    from bot.storage.chat_tables import ChatLinkRow
+    from bot.storage.tables import ChatLinkRow
 
     with unit_of_work(bridge.engine) as session:
         session.add(ChatLinkRow(channel="whatsapp", chat_id=OWNER, business_id=shop.id))
@@ -345,7 +344,7 @@ async def test_a_twilio_5xx_is_retried_with_back_off(db_url, twilio: RecordingTw
 
 
 def test_release_only_touches_the_chat_that_wrote(db_url) -> None:
-    from bot.storage.whatsapp import release_held
+    from bot.storage.outbox import release_held
 
     engine = make_engine(db_url)
     _engines.append(engine)

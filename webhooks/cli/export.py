@@ -57,7 +57,7 @@ def summary(shortcode: str, day: str = typer.Option(None, "--date", help="YYYY-M
     """Print that day's summary; --send also queues it for the business's linked chats."""
     from bot.assistant.summaries import SUMMARY_DAILY, summary_reply
     from bot.ledger.summaries import Period
-    from bot.storage.settlements import queue_message
+    from bot.storage.outbox import queue_message
 
     engine = make_single_use_engine(read_settings().database_url)
     now = datetime.now(UTC)

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 from bot.logs import get_logger
 from bot.storage.businesses import callback_targets
+from bot.storage.callbacks import claim_spool_keys, record_callbacks
 from bot.storage.db import Engine, write_gate
-from bot.storage.intake import claim_spool_keys, record_callbacks
 from webhooks.intake.records import build_record
 from webhooks.intake.spool import Spool, SpoolEntry
 from webhooks.intake.targets import CallbackTargets

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.mpesa.callbacks import C2BNotice, CallbackProblem, StkFailed, StkPaid, parse_c2b, parse_stk
 from bot.storage.businesses import CallbackTarget
-from bot.storage.intake import CallbackRecord, StkResult
+from bot.storage.callbacks import CallbackRecord, StkResult
 from webhooks.intake.sms import SMS_SOURCE, build_sms_record
 
 C2B_SOURCES = ("c2b_validation", "c2b_confirmation")

@@ -9,7 +9,7 @@ from datetime import datetime
 from bot.mpesa.forwarders import Forwarded, read_forwarded
 from bot.mpesa.sms import SmsOutgoing, SmsPayment, SmsReversal, SmsUnread, is_mpesa_sender, read_sms
 from bot.storage.businesses import CallbackTarget
-from bot.storage.intake import CallbackRecord
+from bot.storage.callbacks import CallbackRecord
 
 SMS_SOURCE = "sms"
 

@@ -3,7 +3,7 @@ disk (flushed and fsynced) so the callback can still be acknowledged. Replay cla
 feeds it back through the normal path (receipt uniqueness makes a second replay harmless) and deletes it.
 
 Every entry carries a key (random, made when it is spooled); the replay records each key in the same
-transaction as the callback (bot.storage.intake.claim_spool_keys), so a replay cut part-way and run again,
+transaction as the callback (bot.storage.callbacks.claim_spool_keys), so a replay cut part-way and run again,
 or run by two processes at once, journals every entry exactly once.
 An entry whose token could not be checked (the database was away and the token was not in the cached list)
 is spooled as unverified, with only the token's digest; at most UNVERIFIED_LIMIT of them wait at once, so

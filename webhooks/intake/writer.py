@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 
 from bot.logs import get_logger
 from bot.storage.businesses import token_digest
+from bot.storage.callbacks import CallbackRecord, Outcome, Recorded, record_callbacks
 from bot.storage.db import DatabaseError, DatabaseUnreachable, Engine, write_gate
-from bot.storage.intake import CallbackRecord, Outcome, Recorded, record_callbacks
 from webhooks.intake.spool import Spool, SpoolEntry
 from webhooks.metrics import Metrics
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, Response
 
 from bot.storage.db import Session
-from bot.storage.whatsapp import media_of
+from bot.storage.media import media_of
 from webhooks.deps import ServicesDep
 
 router = APIRouter()

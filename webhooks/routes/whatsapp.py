@@ -14,7 +14,7 @@ from fastapi import APIRouter, Response
 from bot.channels.whatsapp.inbound import inbound_from_form
 from bot.logs import get_logger
 from bot.storage.db import unit_of_work, write_gate
-from bot.storage.whatsapp import StatusUpdate, record_status
+from bot.storage.outbox import StatusUpdate, record_status
 from webhooks.deps import VerifiedTwilioForm
 
 router = APIRouter()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.storage.db import Engine, unit_of_work, write_gate
-from bot.storage.whatsapp import store_media
+from bot.storage.media import store_media
 
 MEDIA_TTL = timedelta(hours=24)
 

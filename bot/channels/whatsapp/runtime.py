@@ -27,8 +27,9 @@ from bot.assistant.messages import InboundMessage, Reply, rendered
 from bot.channels.base import ChannelError, Held, RetryLater, SentRef
 from bot.channels.whatsapp.sender import OutsideWindow, WhatsAppSender, template_variables
 from bot.logs import get_logger
+from bot.storage.chats import remember_offered, window_open
 from bot.storage.db import Engine, Session, unit_of_work, write_gate
-from bot.storage.whatsapp import release_held, remember_offered, window_open
+from bot.storage.outbox import release_held
 
 log = get_logger("whatsapp")
 REPLY_ATTEMPTS = 3

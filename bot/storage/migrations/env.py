@@ -3,7 +3,6 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import bot.storage.chat_tables  # noqa: F401  (registers the chat tables)
 import bot.storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 import bot.storage.web_chat  # noqa: F401  (registers the web chat messages)
 from bot.storage.db import make_single_use_engine

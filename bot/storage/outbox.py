@@ -1,6 +1,7 @@
-"""The outbox's way to the chats: expanding outbox rows into per-chat deliveries, and the delivery states.
+"""The durable outbox, the one writer of outbox rows, and its way to the chats.
 
-Two steps, each a short transaction in the caller's unit of work:
+`queue_message` queues a message once per dedupe key. Then two steps, each a short transaction in the
+caller's unit of work:
   expand   pending outbox rows -> one `DeliveryRow` per linked chat on a configured channel; the outbox row
            becomes `sent` (or `failed`, "no linked chat"). Idempotent: `uq_delivery` ignores a second expand.
   claim    due `pending` deliveries -> `sending` + `claimed_at`, committed BEFORE the provider is called.
@@ -9,7 +10,8 @@ LOCKED) and every claim is also a conditional UPDATE (`... AND status = 'pending
 which rows this transaction really took; on SQLite the unit of work's BEGIN IMMEDIATE makes it the only
 writer, so the same statements are race-free there too.
 A delivery left `sending` past its lease (the sender died mid-send) becomes `in_doubt` and is never re-sent.
-"""
+WhatsApp's deliveries may be `held` while the chat's 24-hour window is closed (released when it writes
+again), and Twilio's status callbacks move a delivery on (`record_status`)."""
 
 from __future__ import annotations
 
@@ -23,13 +25,40 @@ from sqlalchemy import Table, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from bot.storage.chat_tables import ChatLinkRow, DeliveryRow
-from bot.storage.tables import OutboxRow
+from bot.storage.tables import (
+    ChatLinkRow,
+    DeliveryRow,
+    OutboxRow,
+)
 
-DELIVERY: Table = DeliveryRow.__table__  # type: ignore[attr-defined]
 OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
+DELIVERY: Table = DeliveryRow.__table__  # type: ignore[attr-defined]
 CHAT_LINK: Table = ChatLinkRow.__table__  # type: ignore[attr-defined]
 NO_LINKED_CHAT = "no linked chat"
+# claim and record ---------------------------------------------------------------------------------------
+DUE = ("pending", "repeat")  # a repeat is due like a pending delivery, and is claimed as `resending`
+HELD_BY_SENDER = ("sending", "resending")
+IN_DOUBT_REPEAT = "in doubt: the sender stopped while sending; re-sent once as a repeat"
+IN_DOUBT_FINAL = "in doubt again after its repeat; not re-sent"
+CHANNEL = "whatsapp"
+OUTSIDE_WINDOW_CODE = "63016"
+# Twilio's MessageStatus values in the order a message moves through them; a late callback never goes back
+STATUS_ORDER = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 5,
+                "undelivered": 6, "failed": 6, "canceled": 6}
+
+
+# outbox ----------------------------------------------------------------------------------------------
+def queue_message(session: Session, business_id: int, kind: str, dedupe_key: str, payload: dict[str, Any],
+                  now: datetime) -> bool:
+    """Queue a message once per dedupe_key (a second attempt is a no-op). True when newly queued."""
+    dialect = postgresql if _is_postgres(session) else sqlite
+    stmt = dialect.insert(OUTBOX).values(
+        business_id=business_id, kind=kind, dedupe_key=dedupe_key, payload=json.dumps(payload, ensure_ascii=False),
+        status="pending", attempts=0, next_attempt_at=now, created_at=now, last_error="")
+    # RETURNING, not rowcount: with SQLAlchemy's implicit RETURNING on PostgreSQL rowcount read 1 for a no-op
+    inserted = session.connection().execute(
+        stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OUTBOX.c.id)).first()
+    return inserted is not None
 
 
 def _is_postgres(session: Session) -> bool:
@@ -111,11 +140,6 @@ def outbox_payload(outbox: OutboxRow) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-# claim and record ---------------------------------------------------------------------------------------
-DUE = ("pending", "repeat")  # a repeat is due like a pending delivery, and is claimed as `resending`
-HELD_BY_SENDER = ("sending", "resending")
-IN_DOUBT_REPEAT = "in doubt: the sender stopped while sending; re-sent once as a repeat"
-IN_DOUBT_FINAL = "in doubt again after its repeat; not re-sent"
 def claim_deliveries(session: Session, now: datetime, channels: Collection[str], limit: int = 50
                      ) -> list[ClaimedDelivery]:
     """Take up to `limit` due pending deliveries on `channels`: they are `sending` once the caller commits."""
@@ -196,7 +220,47 @@ def count_in_doubt(session: Session) -> int:
     return int(session.connection().execute(query).scalar_one())
 
 
-def delivery_states(session: Session, outbox_id: int) -> list[DeliveryRow]:
-    """Every delivery of one outbox row (tests, support)."""
-    query = select(DeliveryRow).where(DeliveryRow.outbox_id == outbox_id).order_by(DeliveryRow.id)  # type: ignore[arg-type]
-    return list(session.scalars(query))
+def record_held(session: Session, delivery_id: int, reason: str) -> bool:
+    """A delivery this sender holds (`sending`) waits for the chat to write again; no attempt is spent."""
+    result = session.connection().execute(
+        update(DELIVERY).where(DELIVERY.c.id == delivery_id, DELIVERY.c.status.in_(("sending", "resending")))
+        .values(status="held", claimed_at=None, last_error=reason[:500]))
+    return bool(result.rowcount)
+
+
+def release_held(session: Session, chat_id: str, now: datetime) -> int:
+    """The chat wrote: its held deliveries are due again (the window is open). Returns how many."""
+    result = session.connection().execute(
+        update(DELIVERY).where(DELIVERY.c.channel == CHANNEL, DELIVERY.c.chat_id == chat_id,
+                               DELIVERY.c.status == "held")
+        .values(status="pending", next_attempt_at=now, last_error=""))
+    return int(result.rowcount)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    message_sid: str
+    status: str
+    error_code: str = ""
+
+
+def record_status(session: Session, update_: StatusUpdate, now: datetime) -> int | None:
+    """Twilio's status callback on the delivery that sent `message_sid`; the delivery id, or None when the sid is
+    not a delivery's (a conversation reply). A `failed` with 63016 puts the delivery back to pending: it goes
+    again as a template or waits (`held`), since the window turned out to be closed."""
+    row = session.connection().execute(
+        select(DELIVERY.c.id, DELIVERY.c.status, DELIVERY.c.provider_status)
+        .where(DELIVERY.c.channel == CHANNEL, DELIVERY.c.sent_ref == update_.message_sid)).first()
+    if row is None:
+        return None
+    rank = STATUS_ORDER.get(update_.status, 0)
+    if rank < STATUS_ORDER.get(row.provider_status, -1):
+        return int(row.id)  # callbacks may arrive out of order: "sent" after "delivered" changes nothing
+    values: dict[str, object] = {"provider_status": update_.status[:20], "provider_error": update_.error_code[:20],
+                                 "status_at": now}
+    if update_.error_code == OUTSIDE_WINDOW_CODE and row.status == "sent":
+        # provider_status starts afresh for the next send (its own sid); provider_error keeps the refusal
+        values.update(status="pending", next_attempt_at=now, sent_ref=None, provider_status="",
+                      last_error="whatsapp: outside the 24-hour window (63016)")
+    session.connection().execute(update(DELIVERY).where(DELIVERY.c.id == row.id).values(**values))
+    return int(row.id)

@@ -77,3 +77,13 @@ def test_common_replies_fit_a_phone_screen_in_both_languages() -> None:
         from bot.assistant.grammar import HELP_TEXT
 
         assert len(wording.help_reply(HELP_TEXT["owner"], lang=lang).text) < 2 * PHONE_SCREEN
+
+
+def test_the_chat_page_labels_exist_in_both_languages() -> None:
+    from bot.assistant.page_labels import page_labels
+
+    english, swahili_labels = page_labels("en"), page_labels("sw")
+    assert english["send"] == "Send" and swahili_labels["send"] == "Tuma"
+    assert set(english) == set(swahili_labels) and all(swahili_labels.values())
+    page = (ROOT / "webhooks" / "static" / "chat.html").read_text()
+    assert all(f'data-label="{key}"' in page for key in ("send", "placeholder", "simulator", "burst"))

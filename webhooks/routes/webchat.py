@@ -22,9 +22,12 @@ from fastapi import Path as FastPath
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from bot.assistant.catalogue import Lang, lang_of
+from bot.assistant.page_labels import page_labels
 from bot.channels.web import COOKIE, WebChannel
 from bot.logs import get_logger
-from bot.storage.businesses import shortcodes_of
+from bot.storage.businesses import business_language, shortcodes_of
+from bot.storage.chats import chat_language
 from bot.storage.db import unit_of_work
 from bot.storage.invoices import invoices_to_pay
 from bot.storage.tables import BusinessRow
@@ -155,14 +158,24 @@ def _validated(model: type[Body], data: dict[str, Any]) -> Body:
         raise HTTPException(status_code=422, detail=[e["msg"] for e in exc.errors()][:5]) from exc
 
 
+def page_language(session: Any, chat: str, business_id: int | None) -> Lang:
+    """The page speaks the chat's language: chosen or read from its first messages, else the business's."""
+    chosen = chat_language(session, "web", chat)
+    if chosen in ("en", "sw"):
+        return lang_of(chosen)
+    business = session.get(BusinessRow, business_id) if business_id else None
+    return business_language(business.settings_json) if business is not None else "en"
+
+
 @router.get("/chat/api/session")
 async def session_info(web: WebDep, chat: ChatDep) -> dict[str, Any]:
     def read() -> dict[str, Any]:
         with unit_of_work(web.engine) as session:
             business = web.current_business(session, chat)
             invoices = invoices_to_pay(session, business.business_id, 1) if business and web.simulator else []
+            labels = page_labels(page_language(session, chat, business.business_id if business else None))
         first = invoices[0] if invoices else None
-        return {"business": business.name if business else None, "simulator": web.simulator,
+        return {"business": business.name if business else None, "simulator": web.simulator, "labels": labels,
                 "example": {"amount": f"{first.open_balance:.2f}", "ref": first.number, "name": first.customer,
                             "phone": first.phone} if first else None}
 

@@ -21,6 +21,17 @@
     return data;
   }
 
+  // the page's own words in the chat's language (from the server's message catalogue)
+  function applyLabels(labels) {
+    document.querySelectorAll("[data-label]").forEach((el) => {
+      const text = labels[el.dataset.label];
+      if (!text) return;
+      if (el.dataset.labelAttr) el.setAttribute(el.dataset.labelAttr, text);
+      else el.textContent = text;
+    });
+    if (labels.title) document.title = labels.title;
+  }
+
   function timeOf(iso) {
     const at = new Date(iso);
     return at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -186,6 +197,7 @@
     try {
       const info = await api("/chat/api/session");
       if (info.business) $("business").textContent = info.business;
+      applyLabels(info.labels || {});
       if (info.simulator) {
         const wide = window.matchMedia("(min-width: 900px)").matches;
         $("simulator").hidden = !wide;

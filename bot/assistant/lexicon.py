@@ -128,3 +128,11 @@ simu mzigo mbao unga sukari maziwa mkate gas chai mchele maharagwe mafuta sabuni
 mitumba mahindi mboga nyama samaki soda maji airtime credit stock goods cement mbolea sare kodi rent fees karo
 chapati mandazi vitabu line namba pesa hela cash cheque repair delivery transport cake
 """)
+
+# Verbs that open a request ("Fungua invoice…", "Mpelekee Chebet bill…"): never part of a name.
+VERBS = _words("""
+fungua unda peleka mpelekee mletee mwambie mkumbushe kumbusha andaa tayarisha sajili rekodi ingiza niwekee
+niandikie nitengenezee mtengenezee mwekee mwandikie mtumie mpe mpa mwombe niletee nitumie tuma weka andika
+tengeneza ongeza toa lipisha mlipishe mdai dai anza
+mpya
+""")

@@ -29,6 +29,8 @@ from bot.ledger.spoken import DateProblem, find_month, read_date_at
 
 _FUTURE = re.compile(r"^(?:nita|tuta)(?!ka)[a-z]{3,}$")  # nitatuma, tutalipa (nataka is "I want": not future)
 _THEY_WILL = re.compile(r"^(?:ata|wata)(?:ni|tu|m)?(?:lipa|leta|tuma|pay|clear|lipia|maliza|settle)[a-z]*$")
+# "Mpelekee", "Mtumie", "Mwambie": a verb with "him/her" in it, the first word of a request to a customer
+_OBJECT_VERB = re.compile(r"^mw?[bcdfghjklmnprstvyz][a-z]{2,}(?:ie|ee|e)$")
 _HABIT = re.compile(r"^hu(?:lipa|leta|tuma|ja|nunua|chukua|kuja)[a-z]*$")
 _NEGATIVE = re.compile(r"^(?:usi|msi)[a-z]{3,}$")
 _PAID_OUT = frozenset({"nimelipa", "nimemlipa", "nimewalipa", "tumelipa", "tumemlipa", "nililipa", "nilimlipa",
@@ -257,7 +259,9 @@ def _by_words(facts: Facts) -> Reading:
         return _ask("verify.receipt", "verify")
     if w & _UNMATCHED or _phrase_any(facts, ("bila", "invoice"), ("without", "invoice"), ("not", "matched"),
                                      ("haven't", "been", "matched"), ("bila", "mwenyewe"), ("no", "invoice"),
-                                     ("without", "an", "invoice"), ("without", "invoices")):
+                                     ("without", "an", "invoice"), ("without", "invoices"), ("not", "yet", "matched"),
+                                     ("yasiyo", "na", "invoice"), ("isiyo", "na", "invoice"),
+                                     ("hayana", "invoice")):
         return _ok("unmatched")
     if w & _EXPORT and not (w & {"ripoti", "report"} and not w & {"file", "excel", "csv"}):
         return _export(facts)
@@ -277,8 +281,11 @@ def _by_words(facts: Facts) -> Reading:
             return _customer(facts)  # "Mary hajalipa?" asks about Mary
         return _invoices(facts)
     if owe or w & _ALREADY:
+        if w & {"who", "nani", "wanaodaiwa"} and not _name_runs(facts, command_form=False) and not facts.phones:
+            return _invoices(facts)  # "who still owes me?": the list, not one customer
         return _customer(facts)
     if w & _HELP or _phrase_any(facts, ("what", "can", "you", "do"), ("unaweza", "kufanya"), ("how", "do", "i"),
+                                ("ninaweza", "kufanya"), ("naweza", "kufanya"), ("kufanya", "nini"),
                                 ("how", "does", "this"), ("ku-use",), ("kutumia",)):
         return _ok("help")
     return _bare(facts)
@@ -625,6 +632,9 @@ def _name_like(facts: Facts, i: int, caseless: bool) -> bool:
         return False
     if caseless and tok.low in lx.GOODS:
         return False
+    if tok.low in lx.VERBS or (i == 0 and _OBJECT_VERB.match(tok.low) and i + 1 < len(facts.toks)
+                               and facts.toks[i + 1].raw[:1].isupper()):
+        return False
     if lx.SWAHILI_VERB.match(tok.low) and (caseless or i == 0):
         return False
     return caseless or tok.raw[:1].isupper()
@@ -714,7 +724,7 @@ def _content(facts: Facts, i: int) -> bool:
     if i in facts.used or tok.low in lx.KNOWN or tok.low in _CUE_WORDS or tok.low in lx.SWAHILI_SHENG \
             or tok.low in lx.CONNECTORS:
         return False
-    if lx.SWAHILI_VERB.match(tok.low):
+    if lx.SWAHILI_VERB.match(tok.low) or tok.low in lx.VERBS or (i == 0 and _OBJECT_VERB.match(tok.low)):
         return False
     return bool(re.match(r"^[\w][\w'\-]*$", tok.raw))
 

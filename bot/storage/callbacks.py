@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Connection, Insert, Table, update
+from sqlalchemy import Connection, Insert, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.ledger.payments import IncomingPayment
@@ -218,8 +218,25 @@ def _sqlite_value(value: object) -> object:
 def _insert_payments(conn: Connection, wanted: list[tuple[CallbackRecord, int]], now: datetime) -> dict[int, int]:
     """Returns callback id -> new payment id for the receipts this batch created."""
     rows = [_payment_values(r.business_id, r.payment, cid, now) for r, cid in wanted if r.payment is not None]
+    if conn.dialect.name == "sqlite":
+        return _insert_payments_sqlite(conn, rows)
     result = conn.execute(_payment_insert(conn.dialect.name), rows)
     return {callback_id: payment_id for payment_id, callback_id in result}
+
+
+def _insert_payments_sqlite(conn: Connection, rows: list[dict[str, object]]) -> dict[int, int]:
+    """SQLite: INSERT ... ON CONFLICT DO NOTHING without RETURNING (reading RETURNING rows back cost a step and
+    a hand-back of the GIL each), then the rows it created: those above the highest id before it.
+    The transaction holds SQLite's write lock (BEGIN IMMEDIATE), so no other writer can add rows in between."""
+    before = int(conn.execute(_MAX_PAYMENT_ID).scalar_one())
+    conn.execute(_SQLITE_PAYMENT_INSERT, rows)
+    created = conn.execute(_PAYMENTS_AFTER, {"before": before})
+    return {callback_id: payment_id for payment_id, callback_id in created}
+
+
+_SQLITE_PAYMENT_INSERT = sqlite.insert(PAYMENT).on_conflict_do_nothing(index_elements=["business_id", "trans_id"])
+_MAX_PAYMENT_ID = select(func.coalesce(func.max(PAYMENT.c.id), 0))
+_PAYMENTS_AFTER = select(PAYMENT.c.id, PAYMENT.c.callback_id).where(PAYMENT.c.id > bindparam("before"))
 
 
 def _first_outcome(record: CallbackRecord) -> Outcome:

@@ -53,6 +53,9 @@ def make_scratch_engine(url: str) -> Engine:
     return engine
 
 
+AUTOCHECKPOINT_PAGES = 4000
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # autocommit at the driver; SQLAlchemy's "begin" event issues BEGIN
     cur = dbapi_conn.cursor()
@@ -60,19 +63,57 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
+    # a commit that crosses this many WAL pages checkpoints inside itself; the server's checkpointer
+    # (bot.storage.checkpoints) keeps the WAL well below it, so that stall stays out of the callback path
+    cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
     cur.close()
 
 
-_GATES: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+class WriteGate:
+    """SQLite's one writer, taken in turns inside this process, with callbacks first: an `urgent` writer (the
+    callback writer, whose commit a Safaricom acknowledgement waits for) goes ahead of every background writer
+    (matching, the outbox, chat state) that is waiting, and a background writer never takes the gate while an
+    urgent one waits. A background writer already inside keeps it until its (short) transaction ends."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._held = False
+        self._urgent_waiting = 0
+
+    @contextmanager
+    def hold(self, urgent: bool = False) -> Iterator[None]:
+        with self._cond:
+            if urgent:
+                self._urgent_waiting += 1
+                try:
+                    self._cond.wait_for(lambda: not self._held)
+                finally:
+                    self._urgent_waiting -= 1
+            else:
+                self._cond.wait_for(lambda: not self._held and not self._urgent_waiting)
+            self._held = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._held = False
+                self._cond.notify_all()
+
+    @property
+    def urgent_waiting(self) -> bool:
+        return self._urgent_waiting > 0
 
 
-def write_gate(engine: Engine) -> AbstractContextManager[Any]:
+_GATES: weakref.WeakKeyDictionary[Engine, WriteGate] = weakref.WeakKeyDictionary()
+
+
+def write_gate(engine: Engine, urgent: bool = False) -> AbstractContextManager[Any]:
     """SQLite has one writer at a time and its busy handler waits by sleeping with back-off, which turned a
     few milliseconds of contention into seconds of callback latency. Writers in one process queue on this
-    lock instead. PostgreSQL locks rows, not the database: no gate."""
+    gate instead, callbacks (`urgent`) first. PostgreSQL locks rows, not the database: no gate."""
     if engine.dialect.name != "sqlite":
         return nullcontext()
-    return _GATES.setdefault(engine, threading.Lock())
+    return _GATES.setdefault(engine, WriteGate()).hold(urgent)
 
 
 @contextmanager

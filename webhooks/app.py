@@ -12,16 +12,21 @@ from webhooks.services import running_services
 from webhooks.settings import Settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
+    """`role` (webhooks.services.ROLES): a `worker` answers only /healthz and /metrics; the callbacks, the
+    chats' webhooks and the chat page are served by `web` (and `all`) processes."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with running_services(settings) as services:
+        async with running_services(settings, role) as services:
             app.state.services = services
             yield
 
     app = FastAPI(title="Hesabu", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    if role == "worker":
+        app.include_router(ops.router)
+        return app
     app.add_middleware(daraja.DarajaCallbacks)  # the callback hot path, ahead of FastAPI's router
     for module in (ops, telegram, whatsapp, media, sms, webchat):
         app.include_router(module.router)

@@ -64,14 +64,20 @@ class Services:
         return database_reachable(self.engine)
 
 
-def build_services(settings: Settings) -> Services:
+ROLES = ("all", "web", "worker")
+
+
+def build_services(settings: Settings, role: str = "all") -> Services:
     engine = make_engine(settings.database_url)
     metrics, spool = Metrics(), Spool(settings.spool_dir)
     metrics.spool_depth.set(spool.depth())
     due, outbox_work = DuePayments(), Wakeup()
     targets = CallbackTargets(engine, settings.spool_dir)
-    writer = CallbackWriter(engine, spool, metrics, on_stored=due.put)
-    matcher = MatchingWorker(engine, due, intake_busy=writer.busy, on_processed=outbox_work.set)
+    # a web process hands its payments to the workers through the database: nothing waits on `due` there
+    writer = CallbackWriter(engine, spool, metrics, on_stored=due.put if role == "all" else lambda _ids: None)
+    # a worker has no callback writer of its own to hear from: it polls for payments the web processes stored
+    matcher = MatchingWorker(engine, due, intake_busy=writer.busy, intake_behind=writer.behind,
+                             on_processed=outbox_work.set, poll=WORKER_POLL if role == "worker" else None)
     signer = MediaSigner(settings.secret_key.get_secret_value(), settings.public_url)
     telegram = build_telegram(settings, engine)
     whatsapp = build_whatsapp(settings, engine, signer, on_released=outbox_work.set)
@@ -85,16 +91,33 @@ def build_services(settings: Settings) -> Services:
         telegram=telegram, whatsapp=whatsapp, web=build_web(settings, engine, outbox))
 
 
+WORKER_POLL = 0.5  # seconds between a worker's looks for payments stored by the web processes
+
+
+def role_parts(services: Services, role: str) -> list[Startable | None]:
+    """What each role starts, in order. `web`: HTTP and storing callbacks (the token cache, the spool's
+    drain, the writer, the chats' inbound side); `worker`: matching, the scheduler and its jobs, the outbox
+    (and the chats it sends through); `all`: both, in one process (SQLite, `make run`)."""
+    web: list[Startable | None] = [services.targets, services.drain, services.writer]
+    chats: list[Startable | None] = [services.web, services.telegram, services.whatsapp]
+    if role == "web":
+        return [*web, *chats]
+    if role == "worker":
+        return [services.matcher, services.scheduler, *chats, services.outbox]
+    return [services.targets, services.matcher, services.drain, services.writer, services.scheduler, *chats,
+            services.outbox]
+
+
 @asynccontextmanager
-async def running_services(settings: Settings) -> AsyncIterator[Services]:
-    """Start every part in order (the token cache first, the chats and the outbox last); stop in reverse."""
+async def running_services(settings: Settings, role: str = "all") -> AsyncIterator[Services]:
+    """Start the role's parts in order (the token cache first, the chats and the outbox last); stop in reverse."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     configure_logging()
     for warning in startup_warnings(settings):
         log.warning("settings.unsafe", problem=warning)
-    services = build_services(settings)
-    parts: list[Startable | None] = [services.targets, services.matcher, services.drain, services.writer,
-                                     services.scheduler, services.web, services.telegram, services.whatsapp,
-                                     services.outbox]
+    services = build_services(settings, role)
+    parts = role_parts(services, role)
     async with AsyncExitStack() as stack:
         stack.callback(services.engine.dispose)
         for part in parts:
@@ -102,7 +125,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
                 await part.start()
                 stack.push_async_callback(part.stop)
         _calm_garbage_collector()
-        log.info("app.started", env=settings.env)
+        log.info("app.started", env=settings.env, role=role)
         yield services
 
 

@@ -8,6 +8,7 @@ from webhooks.cli.business import register as register_business
 from webhooks.cli.chat import register as register_chat
 from webhooks.cli.customers import register as register_customers
 from webhooks.cli.daraja import register as register_daraja
+from webhooks.cli.doctor import register as register_doctor
 from webhooks.cli.export import register as register_export
 from webhooks.cli.imports import register as register_import
 from webhooks.cli.match import register as register_match
@@ -29,3 +30,4 @@ register_daraja(app)
 register_chat(app)
 register_import(app)
 register_sms(app)
+register_doctor(app)

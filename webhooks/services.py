@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import httpx
 from twilio.http import HttpClient
 
+from bot.channels.telegram.ratelimit import SharedRateLimiter
 from bot.channels.telegram.runtime import TelegramChannel, quiet_http_logs
 from bot.channels.telegram.sender import build_telegram_application
 from bot.channels.web import WebChannel, WebChatConfig
@@ -167,7 +168,8 @@ def build_telegram(settings: Settings, engine: Engine, **kwargs: Any) -> Telegra
         return None
     quiet_http_logs()
     webhook = telegram_webhook_secret(settings) is not None
-    application = build_telegram_application(token, settings.telegram_api_url, webhook=webhook)
+    limiter = SharedRateLimiter(settings.redis_url, token.split(":", 1)[0]) if settings.redis_url else None
+    application = build_telegram_application(token, settings.telegram_api_url, webhook=webhook, rate_limiter=limiter)
     return TelegramChannel(application, engine, webhook=webhook, **kwargs)
 
 

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
+    # Redis for the flood limits every process shares (one bot); unset: each process limits only itself
+    redis_url: str | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_whatsapp_from: str | None = None

@@ -66,13 +66,24 @@ class _State:
     update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(500001))
     file_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     webhook_url: str = ""
+    sends: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, chat_id) of accepted sends
+    flooded: int = 0  # sends answered 429 because they exceeded a flood limit
+    refused_at: list[float] = field(default_factory=list)  # monotonic times of every injected or flood failure
+
+
+SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument")
 
 
 class FakeTelegramApi:
     """Start with `start()` (or `with FakeTelegramApi() as fake:`), stop with `stop()`."""
 
-    def __init__(self, token: str = "123456:TEST-TOKEN", *, bot_username: str = "hesabu_test_bot") -> None:
+    def __init__(self, token: str = "123456:TEST-TOKEN", *, bot_username: str = "hesabu_test_bot",
+                 flood_limits: tuple[int, int, int] | None = None) -> None:
+        """`flood_limits` = (per bot per second, per private chat per second, per group per minute), e.g.
+        (30, 1, 20): a send beyond any of them is answered 429 with retry_after, as Telegram does, and counted
+        in `flooded`. Off by default (tests that are not about flood control send as fast as they like)."""
         self.token = token
+        self.flood_limits = flood_limits
         self.bot_user: dict[str, Any] = {
             "id": int(token.split(":", 1)[0]),
             "is_bot": True,
@@ -327,6 +338,33 @@ class FakeTelegramApi:
             limit = int(params.get("limit", "100") or 100)
             return list(state.updates[:limit])
 
+    @property
+    def flooded(self) -> int:
+        with self._state.lock:
+            return self._state.flooded
+
+    def refused_at(self) -> list[float]:
+        with self._state.lock:
+            return list(self._state.refused_at)
+
+    def sends(self) -> list[tuple[float, str]]:
+        """(monotonic time, chat_id) of every send the fake accepted, in order."""
+        with self._state.lock:
+            return list(self._state.sends)
+
+    def _floods(self, chat_id: str) -> bool:
+        """Would one more send now exceed a flood limit? Runs under the state lock."""
+        if self.flood_limits is None:
+            return False
+        per_bot, per_chat, per_group = self.flood_limits
+        now = time.monotonic()
+        recent = [(t, c) for t, c in self._state.sends if now - t < 60]
+        if sum(1 for t, _ in recent if now - t < 1) >= per_bot:
+            return True
+        if chat_id.startswith(("-", "@")):
+            return sum(1 for _, c in recent if c == chat_id) >= per_group
+        return sum(1 for t, c in recent if c == chat_id and now - t < 1) >= per_chat
+
     def _handle(self, method: str, content_type: str, body: bytes) -> tuple[int | None, bytes]:
         params, files = _decode_body(content_type, body)
         state = self._state
@@ -334,8 +372,15 @@ class FakeTelegramApi:
             with state.lock:
                 pending = state.failures.get(method)
                 failure = pending.pop(0) if pending else None
+                if failure is None and method in SEND_METHODS and self._floods(params.get("chat_id", "")):
+                    state.flooded += 1
+                    failure = _Failure(429, "Too Many Requests: retry after 1", retry_after=1)
+                if failure is not None:
+                    state.refused_at.append(time.monotonic())
                 if failure is None:
                     status, result = self._answer(method, params, files)
+                    if method in SEND_METHODS and status == 200:
+                        state.sends.append((time.monotonic(), params.get("chat_id", "")))
                 else:
                     status = failure.status
                     result = failure.description

@@ -11,7 +11,7 @@ import datetime as dt
 import html
 import warnings
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from telegram import (
     Bot,
@@ -31,7 +31,7 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.assistant.messages import MAX_CHOICE_DATA_BYTES, Choice, Reply
@@ -157,9 +157,11 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
-def build_telegram_application(token: str, base_url: str = DEFAULT_API_URL, *, webhook: bool = True) -> Application:
+def build_telegram_application(token: str, base_url: str = DEFAULT_API_URL, *, webhook: bool = True,
+                               rate_limiter: BaseRateLimiter[Any] | None = None) -> Application:
     """A PTB Application for our ASGI app: no Updater when Telegram posts to our webhook, no PTB JobQueue
     (one scheduler runs every job). `base_url` is HESABU_TELEGRAM_API_URL; PTB appends the token.
+    `rate_limiter`: the flood limits shared by every process (bot.channels.telegram.ratelimit).
     """
     builder: ApplicationBuilder = (
         Application.builder()
@@ -170,6 +172,8 @@ def build_telegram_application(token: str, base_url: str = DEFAULT_API_URL, *, w
     )
     if webhook:
         builder = builder.updater(None)
+    if rate_limiter is not None:
+        builder = builder.rate_limiter(rate_limiter)
     return builder.build()
 
 

@@ -59,12 +59,14 @@ def is_group(chat_id: object) -> bool:
 
 class SharedRateLimiter(BaseRateLimiter[None]):
     def __init__(self, redis_url: str, bot_id: str, *, per_second: int = BOT_PER_SECOND,
-                 per_group_minute: int = GROUP_PER_MINUTE, prefix: str = "hesabu:telegram") -> None:
+                 per_group_minute: int = GROUP_PER_MINUTE, prefix: str = "hesabu:telegram",
+                 margin: float = MARGIN) -> None:
         """`bot_id` names the bot (the token's numeric part, never the token); every process sending as it
         shares the windows under `prefix:bot_id`."""
         self.redis_url = redis_url
         self.per_second, self.per_group_minute = per_second, per_group_minute
         self.base = f"{prefix}:{bot_id}"
+        self.margin = margin
         self._redis: Redis | None = None
         self._take: Any = None
 
@@ -108,7 +110,7 @@ class SharedRateLimiter(BaseRateLimiter[None]):
         await self._redis.set(f"{self.base}:pause", "1", px=max(1, int((seconds + 0.1) * 1000)))
 
     def _windows(self, chat_id: object) -> tuple[list[str], list[int]]:
-        second, minute = int(1_000 * (1 + MARGIN)), int(60_000 * (1 + MARGIN))
+        second, minute = int(1_000 * (1 + self.margin)), int(60_000 * (1 + self.margin))
         chat_limit, chat_window = (self.per_group_minute, minute) if is_group(chat_id) else (1, second)
         keys = [f"{self.base}:pause", f"{self.base}:all", f"{self.base}:chat:{chat_id}"]
         return keys, [self.per_second, second, chat_limit, chat_window]

@@ -16,6 +16,20 @@ import pytest
 from bot.storage.migrate import upgrade
 
 PG_HOST = os.environ.get("HESABU_TEST_PG_HOST", "127.0.0.1")
+
+# A developer's HESABU_* variables (a real Telegram token, a production database) and a .env in the working
+# directory must never reach the tests or the servers they start: both are removed before anything reads them.
+for _name in [n for n in os.environ if n.startswith("HESABU_") and n != "HESABU_TEST_PG_HOST"]:
+    del os.environ[_name]
+
+
+def _settings_without_dotenv() -> None:
+    from webhooks.settings import Settings
+
+    Settings.model_config["env_file"] = None
+
+
+_settings_without_dotenv()
 PG_ADMIN_DSN = f"host={PG_HOST} port=5432 user=postgres dbname=test connect_timeout=3"
 TABLES_IN_DELETE_ORDER: list[str] = []
 

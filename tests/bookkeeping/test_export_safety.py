@@ -18,7 +18,7 @@ HOSTILE = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+cmd|' /C calc'!A0", "-2+3", 
 def _record(i: int, name: str, reference: str) -> dict:
     return {"trans_id": f"QKL5ABC{i:03d}", "business_shortcode": "600900", "amount": "100.00",
             "paid_at": "2026-11-20T10:00:00+03:00", "reference": reference, "payer_name": name,
-            "msisdn_kind": "plain", "source": "c2b", "status": "unmatched",
+            "msisdn_kind": "plain", "source": "c2b", "sources": ["c2b"], "status": "unmatched",
             "allocations": [{"invoice": name, "customer": name, "amount": "100.00"}]}
 
 

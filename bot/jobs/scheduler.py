@@ -34,6 +34,7 @@ from bot.storage.reports import ScheduledBusiness, claim_dispatch, dispatched, i
 
 log = logging.getLogger("hesabu.scheduler")
 JOBS = ("summaries.daily", "digest.morning", "matching.sweep", "sources.check")
+SOURCES_CHECK_EVERY = 300.0
 
 
 def utcnow() -> datetime:
@@ -122,7 +123,10 @@ class JobScheduler:
         # while the server was down goes out within a minute of its return
         scheduler = AsyncIOScheduler(timezone=UTC)
         for name, every in (("summaries.daily", self.tick), ("digest.morning", self.tick),
-                            ("matching.sweep", self.sweep_every), ("sources.check", self.tick * 5)):
+                            ("matching.sweep", self.sweep_every),
+                            # every 5 minutes at most: its alarm speaks in hours, and a job in flight at stop() is one
+                            # more thread that may still be asking for the leader's lock
+                            ("sources.check", max(self.tick * 5, SOURCES_CHECK_EVERY))):
             if name == "matching.sweep" and self.sweep is None:
                 continue
             scheduler.add_job(self.run_job, IntervalTrigger(seconds=every), args=[name], id=name, name=name,

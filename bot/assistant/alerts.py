@@ -7,55 +7,31 @@ Every read is by primary key and filtered by the outbox row's business.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.assistant import wording
 from bot.assistant.messages import Reply
 from bot.ledger.money import ZERO, format_kes
+from bot.logs import get_logger
 from bot.storage.customers import customer_names
 from bot.storage.db import Session
 from bot.storage.invoices import InvoiceBrief, invoice_briefs
-from bot.storage.outbox import outbox_payload
+from bot.storage.outbox import OutboxKind
 from bot.storage.tables import BusinessRow, OutboxRow
 
-log = logging.getLogger("hesabu.alerts")
-PAYMENT_ALERT = "payment.alert"
-CALLBACK_FLAGGED = "callback.flagged"
+log = get_logger("alerts")
+PAYMENT_ALERT = OutboxKind.PAYMENT_ALERT
+CALLBACK_FLAGGED = OutboxKind.CALLBACK_FLAGGED
 # the journal's `source` (bot.storage.callbacks) in the owner's words
 _ENDPOINTS = {"c2b_confirmation": "payment confirmation", "c2b_validation": "payment validation",
               "stk": "M-Pesa Express", "sms": "SMS forwarding"}
 
 
-Renderer = Callable[[Session, OutboxRow, Mapping[str, Any]], "Reply | None"]
-_RENDERERS: dict[str, Renderer] = {}
-
-
-def register_renderer(kind: str, renderer: Renderer) -> None:
-    """Teach the outbox sender another kind (summaries, digests): `renderer(session, outbox, payload)`."""
-    _RENDERERS[kind] = renderer
-
-
-def render_outbox_message(session: Session, outbox: OutboxRow) -> Reply | None:
-    """The Reply for one outbox row; None (logged) for a kind or payload this version cannot render."""
-    renderer = _RENDERERS.get(outbox.kind)
-    if renderer is None:
-        log.warning("alerts.unknown_kind outbox_id=%s kind=%s", outbox.id, outbox.kind)
-        return None
-    try:
-        reply = renderer(session, outbox, outbox_payload(outbox))
-        return replace(reply, kind=outbox.kind) if reply is not None else None
-    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-        log.warning("alerts.bad_payload outbox_id=%s kind=%s error=%s", outbox.id, outbox.kind, type(exc).__name__)
-        return None
-
-
-def _payment_alert(session: Session, outbox: OutboxRow, p: Mapping[str, Any]) -> Reply:
+def render_payment_alert(session: Session, outbox: OutboxRow, p: Mapping[str, Any]) -> Reply:
     business_id = outbox.business_id
     amount = Decimal(str(p["amount"]))
     payment_id = int(p["payment_id"])
@@ -112,7 +88,7 @@ def _candidates(session: Session, business_id: int, suggestions: list[Mapping[st
     return out
 
 
-def _flagged(session: Session, outbox: OutboxRow, p: Mapping[str, Any]) -> Reply:
+def render_flagged_callback(session: Session, outbox: OutboxRow, p: Mapping[str, Any]) -> Reply:
     business = session.get(BusinessRow, outbox.business_id)
     zone = ZoneInfo(business.timezone if business is not None else "Africa/Nairobi")
     received = datetime.fromisoformat(str(p["received_at"])).astimezone(zone)
@@ -135,5 +111,3 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-register_renderer(PAYMENT_ALERT, _payment_alert)
-register_renderer(CALLBACK_FLAGGED, _flagged)

@@ -91,7 +91,7 @@ class Turn:
 
     @property
     def slash(self) -> bool:
-        return self.msg.channel != "whatsapp"  # WhatsApp people type commands without "/"
+        return not self.msg.slash_optional
 
     @property
     def role(self) -> str:
@@ -667,7 +667,7 @@ _HANDLERS: dict[type, Callable[[Turn, Any], list[Reply]]] = {
 }
 
 
-# --- WhatsApp numbered choices ----------------------------------------------------------------------
+# --- numbered choices (a channel without buttons: InboundMessage.buttons is False) -------------------
 
 
 def _numbered_choice(msg: InboundMessage, state: ChatStateRow) -> InboundMessage:
@@ -681,7 +681,7 @@ def _numbered_choice(msg: InboundMessage, state: ChatStateRow) -> InboundMessage
 
 
 def _offer_numbers(turn: Turn, replies: list[Reply]) -> None:
-    if turn.msg.channel != "whatsapp":
+    if turn.msg.buttons:
         return
     offered = [c.data for r in replies for c in r.choices]
     pending = turn.pending()

@@ -39,6 +39,9 @@ class InboundMessage:
     attachment: Attachment | None = None
     # update_id (Telegram) / MessageSid (Twilio): providers retry, this is the de-duplication key
     external_id: str | None = None
+    # what the channel can do, said by its inbound reader, so the conversation never asks which channel it is
+    buttons: bool = True  # False: choices are numbered lines, and "2" answers the second one offered
+    slash_optional: bool = False  # commands come without their "/" ("help", "invoices")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,15 +9,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.assistant.alerts import register_renderer
 from bot.assistant.catalogue import Lang, ntr, tr
 from bot.assistant.messages import Reply
-from bot.bookkeeping.health import SILENT_KIND
-from bot.bookkeeping.reversals import REVERSED_KIND
 from bot.ledger.money import format_kes
 from bot.storage.businesses import business_language
 from bot.storage.db import Session
-from bot.storage.sightings import CONFLICT_KIND
 from bot.storage.tables import BusinessRow, OutboxRow, PaymentRow
 
 SOURCE_NAMES = {"c2b": "the M-Pesa confirmation", "stk": "M-Pesa Express", "pull": "Pull Transactions",
@@ -35,7 +31,7 @@ def _money(value: object) -> str:
         return str(value)
 
 
-def _conflict(session: Session, outbox: OutboxRow, p: Mapping[str, Any]) -> Reply:
+def render_conflict(session: Session, outbox: OutboxRow, p: Mapping[str, Any]) -> Reply:
     payment = session.get(PaymentRow, int(p["payment_id"]))
     stored = _money(payment.amount) if payment is not None and payment.business_id == outbox.business_id else "?"
     shortcode = f" to {p['shortcode']}" if p.get("shortcode") else ""
@@ -51,7 +47,7 @@ def _lang(session: Session, business_id: int) -> Lang:
     return business_language(business.settings_json if business is not None else None)
 
 
-def _silent(session: Session, outbox: OutboxRow, p: Mapping[str, Any]) -> Reply:
+def render_silent_source(session: Session, outbox: OutboxRow, p: Mapping[str, Any]) -> Reply:
     business = session.get(BusinessRow, outbox.business_id)
     zone = ZoneInfo(business.timezone if business is not None else "Africa/Nairobi")
     last = datetime.fromisoformat(str(p["last_callback_at"])).astimezone(zone)
@@ -65,7 +61,7 @@ def _silent(session: Session, outbox: OutboxRow, p: Mapping[str, Any]) -> Reply:
                      int(p["found"]), when=f"{last:%d/%m %H:%M}"))
 
 
-def _reversed(session: Session, outbox: OutboxRow, p: Mapping[str, Any]) -> Reply:
+def render_reversal(session: Session, outbox: OutboxRow, p: Mapping[str, Any]) -> Reply:
     lang = _lang(session, outbox.business_id)
     reopened = ", ".join(str(n) for n in p.get("reopened") or [])
     text = tr(lang, "Payment {code} ({amount}) was reversed: it no longer counts.", code=p["trans_id"],
@@ -74,7 +70,3 @@ def _reversed(session: Session, outbox: OutboxRow, p: Mapping[str, Any]) -> Repl
         text += " " + tr(lang, "Open again: {invoices}.", invoices=reopened)
     return Reply(text)
 
-
-register_renderer(CONFLICT_KIND, _conflict)
-register_renderer(SILENT_KIND, _silent)
-register_renderer(REVERSED_KIND, _reversed)

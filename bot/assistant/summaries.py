@@ -2,8 +2,7 @@
 bot.storage.reports), a phone-sized text, a 14-day chart, and the outbox kinds the scheduler queues.
 
 `summary.daily` (payload `{"day": "YYYY-MM-DD"}`) and `digest.morning` (`{"day": ...}`) are rendered when
-they are delivered, from the book as it is then, like payment alerts (registered with the outbox's
-renderers on import).
+they are delivered, from the book as it is then, like payment alerts (bot.assistant.renderers).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.assistant import wording
-from bot.assistant.alerts import register_renderer
 from bot.assistant.catalogue import Lang, ntr, tr
 from bot.assistant.charts import daily_chart
 from bot.assistant.messages import Choice, Reply
@@ -36,11 +34,12 @@ from bot.ledger.summaries import (
     top_payers,
 )
 from bot.storage.db import Session
+from bot.storage.outbox import OutboxKind
 from bot.storage.reports import daily_totals, invoice_figures, invoices_due_by, payer_totals, payment_figures
 from bot.storage.tables import BusinessRow, OutboxRow
 
-SUMMARY_DAILY = "summary.daily"
-DIGEST_MORNING = "digest.morning"
+SUMMARY_DAILY = OutboxKind.SUMMARY_DAILY
+DIGEST_MORNING = OutboxKind.DIGEST_MORNING
 GO_THROUGH = "s:u"  # button data: list the payments that need the owner
 SCHEDULE_KEYS = {"summary": ("summary_time", DEFAULT_SUMMARY_TIME), "digest": ("digest_time", DEFAULT_DIGEST_TIME)}
 
@@ -193,6 +192,3 @@ def render_scheduled(session: Session, outbox: OutboxRow, payload: Mapping[str, 
         return summary_reply(session, business, Period.day(day), day)
     return digest_reply(session, business, day)
 
-
-register_renderer(SUMMARY_DAILY, render_scheduled)
-register_renderer(DIGEST_MORNING, render_scheduled)

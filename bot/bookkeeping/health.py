@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from bot.bookkeeping.reversals import reverse_payment
 from bot.storage.db import Engine, unit_of_work, write_gate
-from bot.storage.outbox import queue_message
+from bot.storage.outbox import OutboxKind, queue_message
 from bot.storage.reconciliation import (
     businesses_with_callbacks,
     found_without_callbacks,
@@ -19,7 +19,7 @@ from bot.storage.reconciliation import (
     pending_reversals,
 )
 
-SILENT_KIND = "callbacks.silent"
+SILENT_KIND = OutboxKind.CALLBACKS_SILENT
 DEFAULT_ALARM_HOURS = 6
 
 

@@ -13,11 +13,11 @@ from bot.ledger.replay import apply_changes
 from bot.storage.book import SqlBook
 from bot.storage.db import Session
 from bot.storage.decisions import StoredDecision, record_decision
-from bot.storage.outbox import queue_message
+from bot.storage.outbox import OutboxKind, queue_message
 from bot.storage.payments import claim_payment, record_settlement, settlement_to_json, unprocessed_payment_ids
 from bot.storage.tables import BusinessRow, PaymentRow
 
-ALERT = "payment.alert"
+ALERT = OutboxKind.PAYMENT_ALERT
 _STATUS = {DecisionKind.AUTO: "matched", DecisionKind.SUGGEST: "suggested", DecisionKind.NONE: "unmatched"}
 
 

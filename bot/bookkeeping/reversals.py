@@ -11,11 +11,11 @@ from datetime import datetime
 
 from bot.bookkeeping.actions import ignore_payment
 from bot.storage.db import Session
-from bot.storage.outbox import queue_message
+from bot.storage.outbox import OutboxKind, queue_message
 from bot.storage.payments import current_settlement, payment_by_trans_id
 from bot.storage.tables import PaymentRow
 
-REVERSED_KIND = "payment.reversed"
+REVERSED_KIND = OutboxKind.PAYMENT_REVERSED
 
 
 @dataclass(frozen=True, slots=True)

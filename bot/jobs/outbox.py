@@ -22,17 +22,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.assistant.alerts import render_outbox_message
 from bot.assistant.messages import Reply, rendered
+from bot.assistant.renderers import render_outbox_message
 from bot.assistant.wording import as_repeat
 from bot.channels.base import Channel, Held, RetryLater, Undeliverable
 from bot.jobs.signals import Wakeup
+from bot.logs import get_logger
 from bot.storage.db import Engine, unit_of_work
 from bot.storage.outbox import (
     ClaimedDelivery,
@@ -48,7 +48,7 @@ from bot.storage.outbox import (
 )
 
 JOB_NAME = "outbox.send"
-log = logging.getLogger("hesabu.outbox")
+log = get_logger("outbox")
 
 
 def utcnow() -> datetime:
@@ -167,11 +167,11 @@ class OutboxSender:
             try:
                 report = await self.run_once([name])
             except Exception as exc:  # noqa: BLE001 - the database may be away; the next pass retries
-                log.warning("outbox.pass_failed channel=%s error=%s", name, type(exc).__name__)
+                log.warning("outbox.pass_failed", channel=name, error=type(exc).__name__)
                 return
             if report.sent or report.failed or report.retried or report.in_doubt:
-                log.info("outbox.pass channel=%s sent=%s retried=%s failed=%s in_doubt=%s", name, report.sent,
-                         report.retried, report.failed, report.in_doubt)
+                log.info("outbox.pass", channel=name, sent=report.sent, retried=report.retried, failed=report.failed,
+                         in_doubt=report.in_doubt)
             if not (report.expanded or report.sent >= self.batch):
                 return
 
@@ -223,7 +223,7 @@ class OutboxSender:
                 try:
                     replies[outbox_id] = render_outbox_message(session, outbox) if outbox is not None else None
                 except Exception as exc:  # noqa: BLE001 - a rendering bug fails its deliveries, not the pass
-                    log.error("outbox.render_failed outbox_id=%s error=%s", outbox_id, type(exc).__name__)
+                    log.error("outbox.render_failed", outbox_id=outbox_id, error=type(exc).__name__)
                     replies[outbox_id] = None
         return {outbox_id: _drawn(reply) for outbox_id, reply in replies.items()}
 
@@ -249,7 +249,7 @@ class OutboxSender:
             async with asyncio.timeout(self.send_timeout):
                 ref = await channel.send(delivery.chat_id, reply)
         except TimeoutError:
-            log.warning("outbox.provider_timeout delivery_id=%s channel=%s", delivery.id, delivery.channel)
+            log.warning("outbox.provider_timeout", delivery_id=delivery.id, channel=delivery.channel)
             await asyncio.to_thread(self._record, record_in_doubt, delivery.id,
                                     f"{delivery.channel} did not answer in {self.send_timeout:.0f} s", self.clock())
             self.on_in_doubt(1)
@@ -257,11 +257,11 @@ class OutboxSender:
         except RetryLater as exc:
             return await self._retry_or_give_up(delivery, exc)
         except Held as exc:
-            log.info("outbox.held delivery_id=%s reason=%s", delivery.id, exc.reason)
+            log.info("outbox.held", delivery_id=delivery.id, reason=exc.reason)
             await asyncio.to_thread(self._record, record_held, delivery.id, exc.reason)
             return "held"
         except Undeliverable as exc:
-            log.info("outbox.undeliverable delivery_id=%s reason=%s", delivery.id, exc.reason)
+            log.info("outbox.undeliverable", delivery_id=delivery.id, reason=exc.reason)
             await asyncio.to_thread(self._record, record_failed, delivery.id, exc.reason)
             return "failed"
         await asyncio.to_thread(self._record, record_sent, delivery.id, ref, self.clock())
@@ -284,7 +284,7 @@ class OutboxSender:
     def _record(self, action: Callable[..., bool], delivery_id: int, *args: object) -> None:
         with unit_of_work(self.engine) as session:
             if not action(session, delivery_id, *args):
-                log.warning("outbox.record_lost delivery_id=%s (declared in doubt meanwhile)", delivery_id)
+                log.warning("outbox.record_lost", delivery_id=delivery_id, reason="declared in doubt meanwhile")
 
 
 def _drawn(reply: Reply | None) -> Reply | None:
@@ -294,5 +294,5 @@ def _drawn(reply: Reply | None) -> Reply | None:
     try:
         return rendered([reply])[0]
     except Exception as exc:  # noqa: BLE001 - as in _render
-        log.error("outbox.render_failed error=%s", type(exc).__name__)
+        log.error("outbox.render_failed", error=type(exc).__name__)
         return None

@@ -15,7 +15,6 @@ Messages go out through the durable outbox; `on_queued` wakes its sender.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -27,12 +26,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.assistant.summaries import DIGEST_MORNING, SUMMARY_DAILY, scheduled_time
 from bot.bookkeeping.health import Checked, check_sources
 from bot.ledger.summaries import due_day, due_days
+from bot.logs import get_logger
 from bot.storage.db import Engine, unit_of_work
 from bot.storage.leadership import Leadership, leadership_for
 from bot.storage.outbox import queue_message
 from bot.storage.reports import ScheduledBusiness, claim_dispatch, dispatched, invoice_figures, scheduled_businesses
 
-log = logging.getLogger("hesabu.scheduler")
+log = get_logger("scheduler")
 JOBS = ("summaries.daily", "digest.morning", "matching.sweep", "sources.check")
 SOURCES_CHECK_EVERY = 300.0
 
@@ -54,7 +54,7 @@ def _due(businesses: list[ScheduledBusiness], what: str, now: datetime) -> list[
         try:
             tz = ZoneInfo(b.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            log.warning("scheduler.bad_timezone business_id=%s", b.id)
+            log.warning("scheduler.bad_timezone", business_id=b.id)
             continue
         if what == "summary":  # a summary missed while the server was down across midnight is caught up once
             out += [(b, day) for day in due_days(now, tz, at, b.created_at)]
@@ -79,10 +79,9 @@ def queue_due(engine: Engine, now: datetime, kind: str) -> list[tuple[int, date]
             if _queue_one(engine, business.id, kind, day, now):
                 queued.append((business.id, day))
         except Exception as exc:  # noqa: BLE001 - one business must not stop the others; next tick retries
-            log.error("scheduler.queue_failed kind=%s business_id=%s error=%s", kind, business.id,
-                      type(exc).__name__)
+            log.error("scheduler.queue_failed", kind=kind, business_id=business.id, error=type(exc).__name__)
     if queued:
-        log.info("scheduler.queued kind=%s count=%s", kind, len(queued))
+        log.info("scheduler.queued", kind=kind, count=len(queued))
     return queued
 
 
@@ -147,7 +146,7 @@ class JobScheduler:
         try:
             return await asyncio.to_thread(self._job(name))
         except Exception as exc:  # noqa: BLE001 - a failed tick is retried by the next one
-            log.error("scheduler.job_failed job=%s error=%s", name, type(exc).__name__)
+            log.error("scheduler.job_failed", job=name, error=type(exc).__name__)
             return None
 
     def _job(self, name: str) -> Callable[[], Any]:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Insert, Table, bindparam, func, select, updat
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.ledger.payments import IncomingPayment
+from bot.storage.outbox import OutboxKind
 from bot.storage.sightings import Merged, Sighting, record_sightings
 from bot.storage.tables import CallbackRow, OutboxRow, PaymentRow, SpoolReplayRow, StkAttemptRow
 
@@ -150,7 +151,7 @@ def _report_insert(dialect_name: str) -> Insert:
 
 
 FLAGGED = (Outcome.INVALID, Outcome.FOREIGN_SHORTCODE)
-FLAGGED_KIND = "callback.flagged"
+FLAGGED_KIND = OutboxKind.CALLBACK_FLAGGED.value
 
 
 def _flag_message(record: CallbackRecord, recorded: Recorded, now: datetime) -> dict[str, object]:

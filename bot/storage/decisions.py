@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from bot.ledger.allocation import Allocation, Settlement
+from bot.ledger.allocation import Settlement
+from bot.storage.payments import settlement_from_json, settlement_to_json
 from bot.storage.tables import (
     MatchDecisionRow,
     OwnerActionRow,
@@ -64,22 +63,6 @@ def last_action(session: Session, business_id: int) -> OwnerActionRow | None:
     if _is_postgres(session):
         query = query.with_for_update()
     return session.scalars(query).first()
-
-
-# decisions -----------------------------------------------------------------------------------------
-def settlement_to_json(settlement: Settlement | None) -> Any:
-    if settlement is None:
-        return None
-    return {"customer_id": settlement.customer_id, "credit": str(settlement.credit),
-            "allocations": [{"invoice_id": a.invoice_id, "invoice": a.number, "amount": str(a.amount)}
-                            for a in settlement.allocations]}
-
-
-def settlement_from_json(data: Any) -> Settlement | None:
-    if data is None:
-        return None
-    allocations = tuple(Allocation(a["invoice_id"], a["invoice"], Decimal(a["amount"])) for a in data["allocations"])
-    return Settlement(data["customer_id"], allocations, Decimal(data["credit"]))
 
 
 def _is_postgres(session: Session) -> bool:

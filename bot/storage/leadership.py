@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import logging
 import threading
 from pathlib import Path
 from typing import IO, Protocol
 
 from sqlalchemy import Connection, Engine, text
 
-log = logging.getLogger("hesabu.scheduler")
+from bot.logs import get_logger
+
+log = get_logger("scheduler")
 LOCK_KEY = 0x48455341_4255  # "HESABU": the scheduler's advisory lock key (any int8 unique to this use)
 
 
@@ -49,7 +50,7 @@ class AdvisoryLockLeadership:
         try:
             conn = self.engine.connect()
         except Exception as exc:  # noqa: BLE001 - the database is away: not the leader now
-            log.warning("scheduler.lock_unreachable error=%s", type(exc).__name__)
+            log.warning("scheduler.lock_unreachable", error=type(exc).__name__)
             return False
         row = conn.execute(text("SELECT pg_try_advisory_lock(:k), pg_backend_pid()"), {"k": self.key}).one()
         conn.commit()  # the lock is session-level: it outlives the transaction, not the connection
@@ -57,7 +58,7 @@ class AdvisoryLockLeadership:
             conn.close()
             return False
         self._conn, self._pid = conn, int(row[1])
-        log.info("scheduler.leading key=%s", self.key)
+        log.info("scheduler.leading", key=self.key)
         return True
 
     def _alive(self, conn: Connection) -> bool:
@@ -71,7 +72,7 @@ class AdvisoryLockLeadership:
         except Exception:  # noqa: BLE001 - the connection (and with it the lock) is gone
             return False
         if pid != self._pid:
-            log.warning("scheduler.lock_lost key=%s", self.key)
+            log.warning("scheduler.lock_lost", key=self.key)
             return False
         return True
 
@@ -113,7 +114,7 @@ class FileLockLeadership:
             handle.close()
             return False
         self._handle = handle
-        log.info("scheduler.leading lock=%s", self.path)
+        log.info("scheduler.leading", lock=self.path)
         return True
 
     def release(self) -> None:

@@ -19,6 +19,7 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Table, case, func, select, update
@@ -48,12 +49,24 @@ STATUS_ORDER = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent"
 
 
 # outbox ----------------------------------------------------------------------------------------------
+class OutboxKind(StrEnum):
+    """What an outbox message is; each kind has its renderer (bot.assistant.renderers)."""
+
+    PAYMENT_ALERT = "payment.alert"
+    CALLBACK_FLAGGED = "callback.flagged"
+    PAYMENT_CONFLICT = "payment.conflict"
+    SUMMARY_DAILY = "summary.daily"
+    DIGEST_MORNING = "digest.morning"
+    CALLBACKS_SILENT = "callbacks.silent"
+    PAYMENT_REVERSED = "payment.reversed"
+
+
 def queue_message(session: Session, business_id: int, kind: str, dedupe_key: str, payload: dict[str, Any],
                   now: datetime) -> bool:
     """Queue a message once per dedupe_key (a second attempt is a no-op). True when newly queued."""
     dialect = postgresql if _is_postgres(session) else sqlite
     stmt = dialect.insert(OUTBOX).values(
-        business_id=business_id, kind=kind, dedupe_key=dedupe_key, payload=json.dumps(payload, ensure_ascii=False),
+        business_id=business_id, kind=str(kind), dedupe_key=dedupe_key, payload=json.dumps(payload, ensure_ascii=False),
         status="pending", attempts=0, next_attempt_at=now, created_at=now, last_error="")
     # RETURNING, not rowcount: with SQLAlchemy's implicit RETURNING on PostgreSQL rowcount read 1 for a no-op
     inserted = session.connection().execute(

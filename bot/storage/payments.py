@@ -130,7 +130,7 @@ def allocations_by_payment(session: Session, business_id: int, payment_ids: Sequ
     return out
 
 
-# decisions -----------------------------------------------------------------------------------------
+# a settlement as the decision row keeps it ---------------------------------------------------------------
 def settlement_to_json(settlement: Settlement | None) -> Any:
     if settlement is None:
         return None

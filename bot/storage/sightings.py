@@ -20,13 +20,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.ledger.merging import Known, Merge, MergeKind, merge_sighting
 from bot.ledger.payments import IncomingPayment
+from bot.storage.outbox import OutboxKind
 from bot.storage.tables import MatchDecisionRow, OutboxRow, PaymentRow, PaymentSightingRow
 
 PAYMENT: Table = PaymentRow.__table__  # type: ignore[attr-defined]
 SIGHTING: Table = PaymentSightingRow.__table__  # type: ignore[attr-defined]
 OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
 DECISION: Table = MatchDecisionRow.__table__  # type: ignore[attr-defined]
-CONFLICT_KIND = "payment.conflict"
+CONFLICT_KIND = OutboxKind.PAYMENT_CONFLICT.value
 _OPEN_STATUSES = ("unmatched", "suggested")
 
 

@@ -27,8 +27,10 @@ class Chat:
 
     def say(self, text: str = "", choice: str | None = None, ref: str | None = None,
             external_id: str | None = None, now: datetime = NOW) -> list[Reply]:
+        # what each channel's inbound reader says it can do (WhatsApp: numbered choices, no "/" needed)
+        caps = {"buttons": False, "slash_optional": True} if self.channel == "whatsapp" else {}
         msg = InboundMessage(self.channel, self.chat_id, "Owner", text, choice=choice, message_ref=ref,
-                             external_id=external_id)
+                             external_id=external_id, **caps)
         with unit_of_work(self.engine) as session:
             return handle_message(session, msg, now)
 

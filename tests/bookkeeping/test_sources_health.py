@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 import bot.assistant.sources  # noqa: F401 - the renderers
-from bot.assistant.alerts import render_outbox_message
+from bot.assistant.renderers import render_outbox_message
 from bot.bookkeeping.health import check_sources
 from bot.ledger.payments import IncomingPayment, PaymentSource
 from bot.ledger.phones import read_msisdn

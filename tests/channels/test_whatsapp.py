@@ -181,6 +181,8 @@ def test_inbound_form_becomes_an_inbound_message() -> None:
         message_ref="SM" + "c" * 32,
         attachment=message.attachment,
         external_id="SM" + "b" * 32,
+        buttons=False,  # choices go as numbered lines
+        slash_optional=True,
     )
     assert inbound_from_form({"Body": "no sender"}) is None
 

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, select
 
 import bot.assistant.sources  # noqa: F401 - the conflict renderer
-from bot.assistant.alerts import render_outbox_message
+from bot.assistant.renderers import render_outbox_message
 from bot.storage.db import unit_of_work
 from bot.storage.forwarding import set_up_forwarding
 from bot.storage.tables import BusinessRow, CallbackRow, OutboxRow, PaymentRow

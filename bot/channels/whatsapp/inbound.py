@@ -41,4 +41,6 @@ def inbound_from_form(form: FormLike | Mapping[str, Any]) -> InboundMessage | No
         message_ref=str(form.get("OriginalRepliedMessageSid")) if form.get("OriginalRepliedMessageSid") else None,
         attachment=attachment,
         external_id=str(form.get("MessageSid")) if form.get("MessageSid") else None,
+        buttons=False,  # free-form WhatsApp messages have no buttons: choices go as numbered lines
+        slash_optional=True,  # WhatsApp people type commands without "/"
     )

@@ -164,6 +164,11 @@ async def test_the_morning_digest_only_when_invoices_are_due(engine):
     assert [r.business_id for r in outbox(engine, "digest.morning")] == [busy]
 
 
+def _dispatch_kinds(engine) -> int:
+    with Session(engine) as session:
+        return len(set(session.execute(select(SummaryDispatchRow.kind)).scalars()))
+
+
 async def test_the_apscheduler_runs_the_named_jobs(engine):
     business_id = store(engine, "600609", [])
     swept, woken = [], []
@@ -172,9 +177,9 @@ async def test_the_apscheduler_runs_the_named_jobs(engine):
     await scheduler.start()
     try:
         assert sorted(job.id for job in scheduler.scheduler.get_jobs()) == sorted(JOBS)
-        for _ in range(100):
-            if outbox(engine) and swept and woken:
-                break
+        deadline = time.monotonic() + 20  # a deadline, not a count of tries: both jobs must have run
+        while not (outbox(engine) and swept and woken and _dispatch_kinds(engine) == 2):
+            assert time.monotonic() < deadline, "the named jobs did not all run"
             await asyncio.sleep(0.05)
     finally:
         await scheduler.stop()

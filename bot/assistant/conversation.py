@@ -48,6 +48,7 @@ from bot.assistant.summaries import GO_THROUGH, SCHEDULE_KEYS, scheduled_time, s
 from bot.assistant.understanding import read_message
 from bot.bookkeeping import actions, exports, manual
 from bot.bookkeeping.invoices import create_customer, create_invoice, find_customers
+from bot.bookkeeping.payments import match_settings, set_unpinned_practice
 from bot.ledger.chat_input import InputError, plain_number, read_amount, read_date
 from bot.ledger.money import format_kes
 from bot.ledger.summaries import Period, period_bounds
@@ -526,7 +527,12 @@ def _settings(turn: Turn, command: Settings) -> list[Reply]:
             return [wording.problem(tr(turn.lang, "choose en or sw"), "/settings language sw", turn.lang)]
         set_business_language(business, chosen)
         turn.session.add(business)
-    elif command.key is not None:
+    elif command.key == "practice" and command.value:
+        problem = set_unpinned_practice(business, command.value)
+        if problem:
+            return [wording.problem(problem, "/settings practice ask", turn.lang)]
+        turn.session.add(business)
+    elif command.key is not None and command.key != "practice":
         return [wording.problem(f"there is no setting {command.key!r}", "/settings summary 20:30")]
     kind = "Till" if business.kind == "till" else "Paybill"
     lang = turn.lang
@@ -534,12 +540,15 @@ def _settings(turn: Turn, command: Settings) -> list[Reply]:
     times = {what: scheduled_time(business.settings_json, what) for what in SCHEDULE_KEYS}
     shown = {what: at.strftime("%H:%M") if at else tr(lang, "off") for what, at in times.items()}
     language = tr(lang, "English") if business_language(business.settings_json) == "en" else tr(lang, "Kiswahili")
+    practice = (tr(lang, "Payments that pin no invoice: ask me") if match_settings(business).unpinned == "ask"
+                else tr(lang, "Payments that pin no invoice: oldest invoices first"))
     return [Reply("\n".join((business.name, f"{kind} {shortcode}",
                              tr(lang, "Timezone {zone}", zone=business.timezone),
                              tr(lang, "Daily summary {time}", time=shown["summary"]),
                              tr(lang, "Morning digest {time}", time=shown["digest"]),
-                             tr(lang, "Language {language}", language=language),
-                             tr(lang, "Change: /settings summary 20:30 or /settings language sw"))))]
+                             tr(lang, "Language {language}", language=language), practice,
+                             tr(lang, "Change: /settings summary 20:30 or /settings language sw"),
+                             tr(lang, "Change: /settings practice ask or /settings practice oldest"))))]
 
 
 def _export(turn: Turn, command: Export) -> list[Reply]:

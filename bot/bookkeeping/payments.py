@@ -28,6 +28,28 @@ def incoming_payment(row: PaymentRow) -> IncomingPayment:
         invoice_number=row.invoice_number)
 
 
+UNPINNED_PRACTICES = ("oldest_first", "ask")  # MatchSettings.unpinned
+
+
+def set_unpinned_practice(business: BusinessRow, practice: str) -> str | None:
+    """`/settings practice ask|oldest`: what to do with a certain customer's payment whose amount pins no
+    invoice. None when set, else the problem in words."""
+    chosen = {"oldest": "oldest_first", "oldest_first": "oldest_first", "fifo": "oldest_first", "ask": "ask",
+              "uliza": "ask", "kongwe": "oldest_first"}.get(practice.strip().lower())
+    if chosen is None:
+        return f"{practice!r} is not a practice; try oldest or ask"
+    try:
+        data = json.loads(business.settings_json or "{}")
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    matching = data.get("matching") if isinstance(data.get("matching"), dict) else {}
+    data["matching"] = {**matching, "unpinned": chosen}
+    business.settings_json = json.dumps(data, sort_keys=True)
+    return None
+
+
 def match_settings(business: BusinessRow | None) -> MatchSettings:
     """`settings_json["matching"]` overrides, each checked; anything unreadable keeps the safe default."""
     if business is None:
@@ -54,6 +76,8 @@ def _read(default: object, value: object) -> object | None:
         if isinstance(default, Decimal):
             number = Decimal(str(value))
             return number if Decimal(0) <= number <= Decimal(100) else None
+        if isinstance(default, str):
+            return value if value in UNPINNED_PRACTICES else None
         if isinstance(default, int) and isinstance(value, int) and not isinstance(value, bool):
             return value if 0 < value <= 500 else None
     except (ValueError, KeyError, InvalidOperation):

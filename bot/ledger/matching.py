@@ -52,6 +52,9 @@ class MatchSettings:
     auto_fifo_strength: Strength = Strength.LIKELY  # evidence needed to auto-apply any other reading
     auto_equal_amount_strength: Strength = Strength.MEDIUM  # ... to auto-apply to an invoice equal to the amount
     small_overpay_percent: Decimal = Decimal("5")  # 12,550 for a 12,500 invoice: that invoice, 50 credit
+    # the business's practice for a customer who is certain but whose amount pins no invoice: "oldest_first"
+    # (the default, as QuickBooks and Navari apply an unassigned payment) or "ask"
+    unpinned: str = "oldest_first"
     candidate_limit: int = 20
     open_invoice_limit: int = 50
     suggestion_count: int = 3
@@ -172,6 +175,8 @@ def _on_customer(
         if rival is not None:  # the tenant who moved, typing the old house: the amount is their own rent
             reasons = (chosen.reason, f"but the amount is exactly what {rival[0].customer.name} owes")
             return _suggest(payment, book, settings, (rival[1], *options), reasons)
+        if settings.unpinned == "ask":
+            return _suggest(payment, book, settings, (reading.settlement, *options), (chosen.reason, reading.reason))
         if not_invoiced(payment.reference):
             reasons = (chosen.reason, "the account names something not invoiced")
             return _suggest(payment, book, settings, options, reasons)

@@ -209,3 +209,12 @@ def _status(book: Book, trans_id: str) -> str:
         return session.exec(select(PaymentRow.status).where(PaymentRow.trans_id == trans_id)).one()
 
 
+def test_the_practice_for_payments_that_pin_no_invoice_is_a_setting(book):
+    """Oldest first by default (a part payment of Mary's is applied); `/settings practice ask` makes it a question."""
+    chat = owner(book)
+    assert "oldest invoices first" in chat.text("/settings")
+    assert _status(book, pay(book, "PRAC000001", "700.00", ref="", phone=MARY_PHONE).trans_id) == "matched"
+    assert "ask me" in chat.text("/settings practice ask")
+    assert _status(book, pay(book, "PRAC000002", "700.00", ref="", phone=MARY_PHONE).trans_id) == "suggested"
+    assert "not a practice" in chat.text("/settings practice sometimes")
+    assert "oldest invoices first" in chat.text("/settings practice oldest")

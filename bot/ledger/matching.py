@@ -188,15 +188,19 @@ def _on_customer(
 def _rival_with_exact_amount(payment: IncomingPayment, book: BookView, settings: MatchSettings, chosen: Clue,
                              clues: list[Clue]) -> tuple[Clue, Settlement] | None:
     """Another customer the payment points at (by name, phone or account) whose open invoices the amount
-    fits exactly, where the chosen customer's do not: two readings, so the owner is asked."""
-    for clue in sorted(strongest(clues).values(), key=lambda c: -c.strength):
-        if clue.customer.id == chosen.customer.id:
-            continue
+    fits exactly, where the chosen customer's do not: two readings, so the owner is asked. Only the few
+    strongest others are read (a surname typed may fit hundreds of customers)."""
+    others = [c for c in sorted(strongest(clues).values(), key=lambda c: -c.strength)
+              if c.customer.id != chosen.customer.id][:RIVALS]
+    for clue in others:
         reading = read_amount(payment.amount, book.open_invoices_of(clue.customer.id, settings.open_invoice_limit),
                               settings)
         if reading is not None and reading.exact:
             return clue, reading.settlement
     return None
+
+
+RIVALS = 3
 
 
 def _choose_customer(named: list[Clue], payer: list[Clue]) -> Clue | None:

@@ -118,7 +118,23 @@ def _on_invoice(
         theirs = _customer_options(payment, book, settings, own)
         reasons = (hit.reason, f"but {own.reason}")
         return _suggest(payment, book, settings, theirs + (settlement,), reasons)
+    rival = _exact_elsewhere(payment, book, settings, settlement)
+    if rival:  # `INV 4` paying 4,750 on an 800 invoice while INV-0003 is 4,750: two readings, so ask
+        return _suggest(payment, book, settings, (*rival, settlement),
+                        (hit.reason, "but the amount fits another invoice exactly"))
     return _auto(settlement, 95, (hit.reason, *_amount_words(payment.amount, hit.invoice)))
+
+
+def _exact_elsewhere(payment: IncomingPayment, book: BookView, settings: MatchSettings,
+                     settlement: Settlement) -> list[Settlement]:
+    """When the named invoice leaves much of the amount as credit, the invoices elsewhere whose open balance
+    is exactly the amount: a mistyped reference is likelier than a large overpayment."""
+    credit = payment.amount - settlement.applied
+    if credit * 100 <= settlement.applied * settings.small_overpay_percent:
+        return []
+    mine = settlement.invoice_numbers()
+    return [s for s in _amount_only(payment, book, settings)[:2] if s.applied == payment.amount
+            and not s.invoice_numbers() & mine]
 
 
 def _on_named_invoices(payment: IncomingPayment, book: BookView, settings: MatchSettings, named: Named) -> Decision:

@@ -171,3 +171,14 @@ def test_confirm_undoes_a_wrong_auto_and_applies_the_truth() -> None:
     assert b.invoice("INV-0043").open_balance == Decimal("1000.00")
     assert b.invoice("INV-0042").open_balance == Decimal("1500.00")
     assert confirm(payment, truth, truth, []).changes == ()
+
+
+def test_a_large_overpayment_on_a_named_invoice_asks_when_another_invoice_is_the_amount_exactly():
+    """`INV-0043` paying 3,300 on a 1,000 invoice (2,300 would be credit) while Grace's INV-0051 is 3,300:
+    a mistyped reference is likelier than a large overpayment, so both readings are offered, the exact one first."""
+    decision = match_payment(pay("3300", "INV-0043", UNKNOWN), book())
+    assert decision.kind is DecisionKind.SUGGEST
+    assert [sorted(s.invoice_numbers()) for s in decision.suggestions[:2]] == [["INV-0051"], ["INV-0043"]]
+    # a small overpayment, or one no other invoice equals, is still applied to the invoice named
+    assert match_payment(pay("2600", "INV-0042", UNKNOWN), book()).kind is DecisionKind.AUTO
+    assert match_payment(pay("9000", "INV-0043", UNKNOWN), book()).kind is DecisionKind.AUTO

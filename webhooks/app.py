@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from webhooks.routes import daraja, media, ops, sms, telegram, webchat, whatsapp
+from webhooks.routes import daraja, daraja_results, media, ops, sms, telegram, webchat, whatsapp
 from webhooks.services import running_services
 from webhooks.settings import Settings
 
@@ -28,6 +28,6 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
         app.include_router(ops.router)
         return app
     app.add_middleware(daraja.DarajaCallbacks)  # the callback hot path, ahead of FastAPI's router
-    for module in (ops, telegram, whatsapp, media, sms, webchat):
+    for module in (ops, telegram, whatsapp, media, sms, webchat, daraja_results):
         app.include_router(module.router)
     return app

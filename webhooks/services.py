@@ -9,11 +9,14 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import httpx
 from twilio.http import HttpClient
 
+from bot.bookkeeping.daraja_gateway import DarajaGateway
+from bot.bookkeeping.pull import pull_all
 from bot.channels.telegram.ratelimit import SharedRateLimiter
 from bot.channels.telegram.runtime import TelegramChannel, quiet_http_logs
 from bot.channels.telegram.sender import build_telegram_application
@@ -25,8 +28,10 @@ from bot.jobs.matching import MatchingWorker
 from bot.jobs.outbox import OutboxSender
 from bot.jobs.scheduler import JobScheduler
 from bot.jobs.signals import DuePayments, Wakeup
+from bot.jobs.stk import StkWorker
 from bot.logs import configure_logging, get_logger
 from bot.storage.db import Engine, database_reachable, make_engine
+from webhooks.daraja_wiring import daraja_gateway
 from webhooks.intake.drain import SpoolDrain
 from webhooks.intake.spool import Spool
 from webhooks.intake.targets import CallbackTargets
@@ -35,6 +40,7 @@ from webhooks.metrics import Metrics
 from webhooks.settings import Settings
 
 log = get_logger("services")
+PULL_HOURS = 3.0  # each hourly pull looks back three hours: a missed run or a late row is still covered
 
 
 class Startable(Protocol):
@@ -55,6 +61,9 @@ class Services:
     outbox: OutboxSender
     scheduler: JobScheduler
     media_signer: MediaSigner
+    # one Daraja gateway (its clients share their token caches): the pull job, the STK worker, the result route
+    daraja: DarajaGateway
+    stk: StkWorker
     telegram: TelegramChannel | None = None
     whatsapp: WhatsAppChannel | None = None
     web: WebChannel | None = None
@@ -84,11 +93,16 @@ def build_services(settings: Settings, role: str = "all") -> Services:
     whatsapp = build_whatsapp(settings, engine, signer, on_released=outbox_work.set)
     outbox = OutboxSender(engine, [c for c in (telegram, whatsapp) if c is not None], work=outbox_work,
                           on_in_doubt=metrics.deliveries_in_doubt.inc)
+    daraja = daraja_gateway(settings)
     return Services(
         settings=settings, engine=engine, metrics=metrics, spool=spool, targets=targets, writer=writer,
         drain=SpoolDrain(engine, spool, targets, metrics, on_stored=due.put), matcher=matcher, outbox=outbox,
-        # one scheduler (summaries.daily, digest.morning, matching.sweep), run by the one elected process
-        scheduler=JobScheduler(engine, sweep=matcher.sweep, on_queued=outbox_work.set), media_signer=signer,
+        # one scheduler (summaries.daily, digest.morning, matching.sweep, daraja.pull), run by the one elected process
+        scheduler=JobScheduler(engine, sweep=matcher.sweep, on_queued=outbox_work.set,
+                               pull=lambda: pull_all(engine, daraja, PULL_HOURS, datetime.now(UTC))),
+        media_signer=signer, daraja=daraja,
+        # STK pushes asked for in chat (/request): sent and followed to their end; news goes via the outbox
+        stk=StkWorker(engine, daraja, on_queued=outbox_work.set),
         telegram=telegram, whatsapp=whatsapp, web=build_web(settings, engine, outbox))
 
 
@@ -104,9 +118,9 @@ def role_parts(services: Services, role: str) -> list[Startable | None]:
     if role == "web":
         return [*web, *chats]
     if role == "worker":
-        return [services.matcher, services.scheduler, *chats, services.outbox]
-    return [services.targets, services.matcher, services.drain, services.writer, services.scheduler, *chats,
-            services.outbox]
+        return [services.matcher, services.scheduler, services.stk, *chats, services.outbox]
+    return [services.targets, services.matcher, services.drain, services.writer, services.scheduler, services.stk,
+            *chats, services.outbox]
 
 
 @asynccontextmanager
@@ -121,6 +135,7 @@ async def running_services(settings: Settings, role: str = "all") -> AsyncIterat
     parts = role_parts(services, role)
     async with AsyncExitStack() as stack:
         stack.callback(services.engine.dispose)
+        stack.push_async_callback(services.daraja.aclose)  # after every part that calls Daraja has stopped
         for part in parts:
             if part is not None:
                 await part.start()

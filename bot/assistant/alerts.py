@@ -8,6 +8,7 @@ Every read is by primary key and filtered by the outbox row's business.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -31,7 +32,16 @@ _ENDPOINTS = {"c2b_confirmation": "payment confirmation", "c2b_validation": "pay
               "stk": "M-Pesa Express", "sms": "SMS forwarding"}
 
 
+RECOVERED = "Recovered: this payment's notification never arrived (found by M-Pesa's Pull check)."
+
+
 def render_payment_alert(session: Session, outbox: OutboxRow, p: Mapping[str, Any]) -> Reply:
+    """The payment's words; a payment Pull Transactions recovered says so first."""
+    reply = _payment_alert_words(session, outbox, p)
+    return replace(reply, text=f"{RECOVERED}\n{reply.text}") if p.get("recovered") else reply
+
+
+def _payment_alert_words(session: Session, outbox: OutboxRow, p: Mapping[str, Any]) -> Reply:
     business_id = outbox.business_id
     amount = Decimal(str(p["amount"]))
     payment_id = int(p["payment_id"])

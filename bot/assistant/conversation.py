@@ -20,9 +20,10 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.assistant import followup, verifying, wording
+from bot.assistant import followup, requests, verifying, wording
 from bot.assistant import sources as _sources  # noqa: F401 - registers the payment.conflict renderer
 from bot.assistant.catalogue import N_, Lang, kes, lang_of, month, ntr, tr
+from bot.assistant.daraja_checks import pull_lines
 from bot.assistant.grammar import (
     HELP_TEXT,
     Chat,
@@ -69,7 +70,7 @@ from bot.storage.invoices import invoice_lines
 from bot.storage.payments import payment_of, payments_needing_owner
 from bot.storage.tables import BusinessRow, ChatStateRow, CustomerRow
 
-OWNER_ONLY = (Undo, Match, Export, Settings, RequestPayment)  # staff record the cash they take
+OWNER_ONLY = (Undo, Match, Export, Settings)  # staff record the cash they take and may /request
 MAX_MESSAGE_CHARS = 2000  # every command fits in a tenth of this; the parse never sees more
 TOO_LONG = Reply(f"That message is too long for me. Send one command at a time (up to {MAX_MESSAGE_CHARS:,} "
                  "characters).")
@@ -426,6 +427,8 @@ def _on_choice(turn: Turn, data: str) -> list[Reply]:
         return _act(turn, done)
     if data == GO_THROUGH:  # the summary's "Go through them": staff may look too
         return _unmatched(turn, Unmatched())
+    if data in (requests.CONFIRM_OVERDUE, requests.CANCEL_OVERDUE):  # staff may ask customers to pay too
+        return _confirm_overdue(turn, data)
     if turn.role != "owner":
         return [Reply(tr(turn.lang, "Only the business owner can confirm or change matches."))]
     if data == "u":
@@ -547,6 +550,7 @@ def _settings(turn: Turn, command: Settings) -> list[Reply]:
                              tr(lang, "Daily summary {time}", time=shown["summary"]),
                              tr(lang, "Morning digest {time}", time=shown["digest"]),
                              tr(lang, "Language {language}", language=language), practice,
+                             *pull_lines(turn.session, turn.business_id, ZoneInfo(business.timezone), turn.now),
                              tr(lang, "Change: /settings summary 20:30 or /settings language sw"),
                              tr(lang, "Change: /settings practice ask or /settings practice oldest"))))]
 
@@ -575,6 +579,29 @@ def _export(turn: Turn, command: Export) -> list[Reply]:
                                    f"{layout}-{start:%Y-%m}.csv", "text/csv",
                                    lambda: str(exports.render(records, layout)).encode()))
     return replies
+
+
+def _request(turn: Turn, command: RequestPayment) -> list[Reply]:
+    """`/request INV-0042 [PHONE]`: an STK push for the invoice (owner and staff); `/request overdue` asks
+    every customer with an overdue invoice, after a confirmation."""
+    if not command.overdue:
+        return [requests.ask_to_pay(turn.session, turn.business_id, command.invoice or "", command.phone,
+                                    turn.actor, turn.now, turn.lang)]
+    reply, invoice_ids = requests.ask_overdue(turn.session, turn.business_id, turn.today, turn.lang)
+    if invoice_ids:
+        turn.remember({"request_overdue": invoice_ids})
+    return [reply]
+
+
+def _confirm_overdue(turn: Turn, data: str) -> list[Reply]:
+    invoice_ids = turn.pending().get("request_overdue")
+    turn.remember({})
+    if not invoice_ids:
+        return [Reply("That question has expired. Send /request overdue again.")]
+    if data == requests.CANCEL_OVERDUE:
+        return _edited(turn, Reply(requests.say("bulk_cancelled", turn.lang)))
+    return _edited(turn, requests.confirm_overdue(turn.session, turn.business_id, [int(i) for i in invoice_ids],
+                                                  turn.actor, turn.today, turn.now, turn.lang))
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -631,11 +658,8 @@ def _takes_pasted_sms(business: BusinessRow) -> bool:
     return isinstance(sms, dict) and sms.get("record_pasted") is True
 
 
-def _coming(turn: Turn, command: RequestPayment | VerifyReceipt | Reconcile) -> list[Reply]:
-    """Read right, not built yet here: say so (STK requests and code checks come with the Daraja and
-    payment-sources work)."""
-    if isinstance(command, RequestPayment):
-        return [Reply(tr(turn.lang, "Asking a customer to pay by M-Pesa prompt is coming soon."))]
+def _coming(turn: Turn, command: VerifyReceipt | Reconcile) -> list[Reply]:
+    """Read right, not built yet here: say so."""
     if isinstance(command, VerifyReceipt):
         return [Reply(tr(turn.lang, "Checking an M-Pesa code is coming soon. Meanwhile see /unmatched."))]
     return [Reply(tr(turn.lang, "Reconciling is coming soon."))]
@@ -671,7 +695,7 @@ def _language(turn: Turn, command: SetLanguage) -> list[Reply]:
 _HANDLERS: dict[type, Callable[[Turn, Any], list[Reply]]] = {
     Help: _help, CreateInvoice: _invoice, ListInvoices: _list_invoices, Unmatched: _unmatched, Match: _match,
     Undo: _undo, Summary: _summary, CustomerLookup: _customer, Export: _export, Settings: _settings,
-    ChooseBusiness: _choose_business, Chat: _chat, RequestPayment: _coming, VerifyReceipt: _verify,
+    ChooseBusiness: _choose_business, Chat: _chat, RequestPayment: _request, VerifyReceipt: _verify,
     Reconcile: _reconcile, RecordPayment: _record, SetLanguage: _language,
 }
 

@@ -13,8 +13,10 @@ from decimal import InvalidOperation
 from typing import Any
 
 from bot.assistant.alerts import render_flagged_callback, render_payment_alert
+from bot.assistant.daraja_checks import render_reversed, render_status
 from bot.assistant.messages import Reply
-from bot.assistant.sources import render_conflict, render_reversal, render_silent_source
+from bot.assistant.requests import render_request_update
+from bot.assistant.sources import render_conflict, render_silent_source
 from bot.assistant.summaries import render_scheduled
 from bot.logs import get_logger
 from bot.storage.db import Session
@@ -30,7 +32,9 @@ RENDERERS: dict[str, Renderer] = {
     OutboxKind.SUMMARY_DAILY: render_scheduled,
     OutboxKind.DIGEST_MORNING: render_scheduled,
     OutboxKind.CALLBACKS_SILENT: render_silent_source,
-    OutboxKind.PAYMENT_REVERSED: render_reversal,
+    OutboxKind.PAYMENT_REVERSED: render_reversed,  # names the customer; Swahili through sources.render_reversal
+    OutboxKind.REQUEST_UPDATE: render_request_update,
+    OutboxKind.STATUS_RESULT: render_status,
 }
 
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.assistant import wording
 from bot.assistant.catalogue import Lang, ntr, tr
 from bot.assistant.charts import daily_chart
+from bot.assistant.daraja_checks import pull_lines
 from bot.assistant.messages import Choice, Reply
 from bot.ledger.money import format_kes
 from bot.ledger.summaries import (
@@ -154,7 +155,7 @@ def summary_reply(session: Session, business: BusinessRow, period: Period, today
     tz = ZoneInfo(business.timezone)
     figures = summary_figures(session, business.id or 0, period, tz)
     choices = (Choice(tr(lang, "Go through them"), GO_THROUGH),) if figures.payments.needs_owner_count else ()
-    text = summary_text(business.name, figures, today, lang)
+    text = "\n".join([summary_text(business.name, figures, today, lang), *pull_lines(session, business.id or 0, tz)])
     if not chart:
         return Reply(text, choices)
     title = f"{business.name}: last {len(figures.series)} days"

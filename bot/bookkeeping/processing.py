@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.bookkeeping.payments import incoming_payment, match_settings
-from bot.ledger.matching import Decision, DecisionKind, match_payment
+from bot.ledger.matching import Decision, DecisionKind, MatchSettings, match_payment, match_to_invoice
 from bot.ledger.replay import apply_changes
 from bot.storage.book import SqlBook
 from bot.storage.db import Session
 from bot.storage.decisions import StoredDecision, record_decision
 from bot.storage.outbox import OutboxKind, queue_message
 from bot.storage.payments import claim_payment, record_settlement, settlement_to_json, unprocessed_payment_ids
-from bot.storage.tables import BusinessRow, PaymentRow
+from bot.storage.stk_pushes import push_paid_by
+from bot.storage.tables import BusinessRow, InvoiceRow, PaymentRow
 
 ALERT = OutboxKind.PAYMENT_ALERT
 _STATUS = {DecisionKind.AUTO: "matched", DecisionKind.SUGGEST: "suggested", DecisionKind.NONE: "unmatched"}
@@ -38,7 +39,7 @@ def process_payment(session: Session, payment_id: int, now: datetime) -> Process
         return None
     business = session.get(BusinessRow, payment.business_id)
     book = SqlBook(session, payment.business_id)
-    decision = match_payment(incoming_payment(payment), book, match_settings(business))
+    decision = _decide(session, payment, book, match_settings(business))
     if decision.settlement is not None:
         book.apply(apply_changes(decision.settlement))
     payment.processed_at = now
@@ -59,6 +60,20 @@ def _alert_key(payment: PaymentRow) -> str:
     return f"{ALERT}:{payment.id}" if "," not in sources else f"{ALERT}:{payment.id}:{sources}"
 
 
+def _decide(session: Session, payment: PaymentRow, book: SqlBook, settings: MatchSettings) -> Decision:
+    """A payment that answers an STK push Hesabu sent for an invoice pays that invoice (never re-guessed);
+    everything else goes through the matching ladder."""
+    incoming = incoming_payment(payment)
+    seen_by_stk = "stk" in (payment.sources or payment.source).split(",")
+    push = push_paid_by(session, payment.business_id, payment.trans_id) if seen_by_stk else None
+    invoice = session.get(InvoiceRow, push.invoice_id) if push is not None and push.invoice_id else None
+    if invoice is not None and invoice.business_id == payment.business_id:
+        opened = book.invoice_by_reference_key(invoice.number_key)
+        if opened is not None:
+            return match_to_invoice(incoming, book, opened, f"paid by the push for {invoice.number}", settings)
+    return match_payment(incoming, book, settings)
+
+
 def alert_payload(payment: PaymentRow, decision: Decision) -> dict[str, object]:
     """What the chat needs to tell the owner, without a phone number: the chat layer renders it."""
     return {
@@ -67,6 +82,8 @@ def alert_payload(payment: PaymentRow, decision: Decision) -> dict[str, object]:
         "decision": decision.kind.value, "confidence": decision.confidence, "reasons": list(decision.reasons),
         "applied": settlement_to_json(decision.settlement),
         "suggestions": [settlement_to_json(s) for s in decision.suggestions],
+        # found by Daraja's Pull Transactions: its own notification never came
+        "recovered": payment.source == "pull",
     }
 
 

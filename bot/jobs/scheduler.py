@@ -4,6 +4,8 @@
                    has passed today and that has no dispatch row for today gets its summary queued.
   digest.morning   every minute: the same at the digest time (07:00) for invoices due today and overdue.
   matching.sweep   every 30 s: payments matching never saw (the processor's sweep; not duplicated here).
+  daraja.pull      hourly, and once a minute after start-up: Pull Transactions of the last hours for every
+                   Pull-registered shortcode (bot.bookkeeping.pull); what it recovers the next sweep matches.
 
 Jobs are short, idempotent and run by exactly one process (bot.storage.leadership). Exactly-once does not rest
 on leadership alone: the dispatch row (unique per business, kind and local day) is inserted with ON CONFLICT
@@ -15,8 +17,8 @@ Messages go out through the durable outbox; `on_queued` wakes its sender.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,8 +35,9 @@ from bot.storage.outbox import queue_message
 from bot.storage.reports import ScheduledBusiness, claim_dispatch, dispatched, invoice_figures, scheduled_businesses
 
 log = get_logger("scheduler")
-JOBS = ("summaries.daily", "digest.morning", "matching.sweep", "sources.check")
+JOBS = ("summaries.daily", "digest.morning", "matching.sweep", "sources.check", "daraja.pull")
 SOURCES_CHECK_EVERY = 300.0
+PULL_EVERY = 3600.0
 
 
 def utcnow() -> datetime:
@@ -111,8 +114,11 @@ class JobScheduler:
 
     def __init__(self, engine: Engine, *, sweep: Callable[[], Any] | None = None,
                  leadership: Leadership | None = None, clock: Callable[[], datetime] = utcnow,
-                 on_queued: Callable[[], Any] | None = None, tick: float = 60.0, sweep_every: float = 30.0) -> None:
+                 on_queued: Callable[[], Any] | None = None, tick: float = 60.0, sweep_every: float = 30.0,
+                 pull: Callable[[], Awaitable[Any]] | None = None, pull_every: float = PULL_EVERY,
+                 pull_first_after: float = 60.0) -> None:
         self.engine, self.sweep, self.clock, self.on_queued = engine, sweep, clock, on_queued
+        self.pull, self.pull_every, self.pull_first_after = pull, pull_every, pull_first_after
         self.leadership = leadership or leadership_for(engine)
         self.tick, self.sweep_every = tick, sweep_every
         self.scheduler: AsyncIOScheduler | None = None
@@ -130,6 +136,11 @@ class JobScheduler:
                 continue
             scheduler.add_job(self.run_job, IntervalTrigger(seconds=every), args=[name], id=name, name=name,
                               max_instances=1, coalesce=True, misfire_grace_time=None)
+        if self.pull is not None:  # once soon after start-up (what was missed while down), then hourly
+            scheduler.add_job(self.run_job, IntervalTrigger(seconds=self.pull_every), args=["daraja.pull"],
+                              id="daraja.pull", name="daraja.pull", max_instances=1, coalesce=True,
+                              misfire_grace_time=None,
+                              next_run_time=datetime.now(UTC) + timedelta(seconds=self.pull_first_after))
         scheduler.start()
         self.scheduler = scheduler
 
@@ -144,6 +155,8 @@ class JobScheduler:
         if not await asyncio.to_thread(self.leadership.is_leader):
             return None
         try:
+            if name == "daraja.pull" and self.pull is not None:
+                return await self.pull()  # async: Daraja calls on the loop, its database work in threads
             return await asyncio.to_thread(self._job(name))
         except Exception as exc:  # noqa: BLE001 - a failed tick is retried by the next one
             log.error("scheduler.job_failed", job=name, error=type(exc).__name__)

@@ -303,3 +303,11 @@ def _amount_only(payment: IncomingPayment, book: BookView, settings: MatchSettin
         found = book.open_invoices_with_balance(balance, settings.candidate_limit)
         ranked += sorted(found, key=lambda i: (abs((i.due - day).days), i.age_key))
     return [allocate(payment.amount, [i]) for i in ranked]
+
+
+def match_to_invoice(payment: IncomingPayment, book: BookView, invoice: OpenInvoice, reason: str,
+                     settings: MatchSettings = DEFAULT_SETTINGS) -> Decision:
+    """A payment whose invoice is known from how it was asked for (an STK push Hesabu sent for it): applied to
+    that invoice, never re-guessed; an overpayment goes on as `_settle` does."""
+    settlement = _settle(payment, book, settings, invoice)
+    return _auto(settlement, 100, (reason, *_amount_words(payment.amount, invoice)))

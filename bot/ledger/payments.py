@@ -24,6 +24,7 @@ class PaymentStatus(StrEnum):
     SUGGESTED = "suggested"
     MATCHED = "matched"
     IGNORED = "ignored"
+    REVERSED = "reversed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ one transaction and each waits for that commit before it is acknowledged (see we
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from bot.ledger.payments import IncomingPayment
 from bot.storage.outbox import OutboxKind
 from bot.storage.sightings import Merged, Sighting, record_sightings
+from bot.storage.stk_pushes import businesses_sending_pushes, link_stk_result
 from bot.storage.tables import CallbackRow, OutboxRow, PaymentRow, SpoolReplayRow, StkAttemptRow
 
 CALLBACK: Table = CallbackRow.__table__  # type: ignore[attr-defined]
@@ -31,6 +32,8 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"  # the receipt was already a payment
     INVALID = "invalid"  # not a Daraja payload we can read; kept and flagged
     FOREIGN_SHORTCODE = "foreign_shortcode"  # paid to a shortcode the token's business does not own; flagged
+    RESULT = "result"  # a Daraja asynchronous result (Transaction Status): journaled, applied by bookkeeping
+    UNSOLICITED = "unsolicited"  # an STK result for a push Hesabu never sent (or another amount); flagged
     STK_FAILED = "stk_failed"  # an STK attempt that did not pay (1032, 1037, 2001...)
     VALIDATED = "validated"  # a C2B validation request: journaled, never a payment
     NOT_A_PAYMENT = "not_payment"  # a readable message about money going out (an SMS): journaled only
@@ -49,7 +52,7 @@ class StkResult:
 class CallbackRecord:
     """One received callback, already parsed by the edge. `problem` or `foreign_shortcode` keep it out of payments."""
 
-    source: str  # c2b_validation | c2b_confirmation | stk
+    source: str  # c2b_validation | c2b_confirmation | stk | sms | pull | daraja_result
     business_id: int
     body: bytes
     remote_addr: str
@@ -61,6 +64,7 @@ class CallbackRecord:
     foreign_shortcode: bool = False
     not_payment: bool = False  # read, and not money in (an SMS about money sent): journaled, never a payment
     reversal_of: str | None = None  # an SMS saying this receipt was reversed: journaled, handled by bookkeeping
+    unsolicited: str | None = None  # set by the intake when an STK result does not answer a push we sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,7 @@ def record_callbacks(conn: Connection, records: list[CallbackRecord], now: datet
     multi-row insert come back in no guaranteed order, so they are matched back by key, not position."""
     if not records:
         return []
+    records = _check_stk_results(conn, records, now)
     outcomes = [_first_outcome(r) for r in records]
     callback_ids = _journal(conn, records, outcomes, now)
     stk_rows = [r for r, o in zip(records, outcomes, strict=True) if r.stk is not None and o is not Outcome.INVALID]
@@ -150,19 +155,38 @@ def _report_insert(dialect_name: str) -> Insert:
     return _REPORT_INSERTS[dialect_name]
 
 
-FLAGGED = (Outcome.INVALID, Outcome.FOREIGN_SHORTCODE)
+FLAGGED = (Outcome.INVALID, Outcome.FOREIGN_SHORTCODE, Outcome.UNSOLICITED)
 FLAGGED_KIND = OutboxKind.CALLBACK_FLAGGED.value
 
 
 def _flag_message(record: CallbackRecord, recorded: Recorded, now: datetime) -> dict[str, object]:
     """The owner is told about a body that is not a Daraja payload, or a payment to someone else's shortcode,
     in the same transaction that journaled it (its dedupe key is the journal row, so never twice)."""
-    reason = record.problem or "paid to a shortcode this business does not own"
+    reason = record.problem or record.unsolicited or "paid to a shortcode this business does not own"
     payload = {"callback_id": recorded.callback_id, "source": record.source, "reason": reason,
                "received_at": record.received_at.isoformat(), "outcome": recorded.outcome.value}
     return {"business_id": record.business_id, "kind": FLAGGED_KIND,
             "dedupe_key": f"{FLAGGED_KIND}:{recorded.callback_id}", "payload": json.dumps(payload),
             "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now, "last_error": ""}
+
+
+def _check_stk_results(conn: Connection, records: list[CallbackRecord], now: datetime) -> list[CallbackRecord]:
+    """Each readable STK result closes the push Hesabu sent for it; for a business whose pushes Hesabu sends,
+    a result it never asked for (or for another amount) is kept out of the payments and flagged."""
+    readable = [r for r in records if r.stk is not None and r.problem is None and not r.foreign_shortcode]
+    if not readable:
+        return records
+    checked = businesses_sending_pushes(conn, sorted({r.business_id for r in readable}))
+    out: list[CallbackRecord] = []
+    for r in records:
+        if r.stk is None or r.problem is not None or r.foreign_shortcode:
+            out.append(r)
+            continue
+        paid = (r.payment.trans_id, r.payment.amount, r.payment.phone.sha256 or "") if r.payment else None
+        link = link_stk_result(conn, r.business_id, r.stk.checkout_request_id,
+                               (r.stk.result_code, r.stk.result_desc), paid, r.business_id in checked, now)
+        out.append(replace(r, unsolicited=link.refusal) if link.refusal else r)
+    return out
 
 
 def _recorded(outcome: Outcome, callback_id: int, created: dict[int, int]) -> Recorded:
@@ -178,7 +202,7 @@ def _journal(conn: Connection, records: list[CallbackRecord], outcomes: list[Out
         "business_id": r.business_id, "source": r.source, "external_id": r.external_id, "body": r.body,
         "remote_addr": r.remote_addr, "received_at": r.received_at,
         "handled_at": None if o is Outcome.REVERSAL else now, "outcome": o.value,
-        "detail": r.problem or "", "flagged": o in (Outcome.INVALID, Outcome.FOREIGN_SHORTCODE),
+        "detail": r.problem or r.unsolicited or "", "flagged": o in FLAGGED,
     } for r, o in zip(records, outcomes, strict=True)]
     if conn.dialect.name == "sqlite":
         return _journal_sqlite(conn, rows)
@@ -245,8 +269,12 @@ def _first_outcome(record: CallbackRecord) -> Outcome:
         return Outcome.INVALID
     if record.foreign_shortcode:
         return Outcome.FOREIGN_SHORTCODE
+    if record.unsolicited is not None:
+        return Outcome.UNSOLICITED
     if record.source == "c2b_validation":
         return Outcome.VALIDATED
+    if record.source == "daraja_result":
+        return Outcome.RESULT
     if record.not_payment:
         return Outcome.NOT_A_PAYMENT
     if record.reversal_of is not None:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.storage.sealing import Keyring, SealError
-from bot.storage.tables import DarajaCredentialRow
+from bot.storage.tables import DarajaCredentialRow, DarajaRequestRow
 
 SECRET_FIELDS = ("consumer_key", "consumer_secret", "passkey")
 OPTIONAL_FIELDS = ("initiator_name", "security_credential")
@@ -143,3 +143,35 @@ def last_pull_of(row: DarajaCredentialRow) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def pull_registered_shortcodes(session: Session) -> list[str]:
+    query = select(DarajaCredentialRow.shortcode).where(col(DarajaCredentialRow.pull_registered_at).is_not(None))
+    return sorted(session.exec(query))
+
+
+def last_pulls_of(session: Session, business_id: int) -> list[tuple[str, datetime | None, dict[str, Any]]]:
+    """(shortcode, last pull time, its counts) for each of the business's shortcodes with credentials."""
+    return [(row.shortcode, row.last_pull_at, last_pull_of(row)) for row in credential_rows_of(session, business_id)]
+
+
+def add_request(session: Session, row: DarajaRequestRow) -> DarajaRequestRow:
+    session.add(row)
+    session.flush()
+    return row
+
+
+def request_of(session: Session, request_id: int) -> DarajaRequestRow | None:
+    return session.get(DarajaRequestRow, request_id)
+
+
+def request_answered(session: Session, business_id: int, conversation_id: str,
+                     originator_conversation_id: str) -> DarajaRequestRow | None:
+    """The pending request an asynchronous result answers (by either id Daraja gave when it accepted)."""
+    ids = [i for i in (conversation_id, originator_conversation_id) if i]
+    if not ids:
+        return None
+    query = select(DarajaRequestRow).where(
+        DarajaRequestRow.business_id == business_id,
+        col(DarajaRequestRow.conversation_id).in_(ids) | col(DarajaRequestRow.originator_conversation_id).in_(ids))
+    return session.exec(query.order_by(col(DarajaRequestRow.id))).first()

@@ -39,6 +39,7 @@ NO_LINKED_CHAT = "no linked chat"
 # claim and record ---------------------------------------------------------------------------------------
 DUE = ("pending", "repeat")  # a repeat is due like a pending delivery, and is claimed as `resending`
 HELD_BY_SENDER = ("sending", "resending")
+ADDRESSED_KINDS = frozenset({"request.update", "status.result"})
 IN_DOUBT_REPEAT = "in doubt: the sender stopped while sending; re-sent once as a repeat"
 IN_DOUBT_FINAL = "in doubt again after its repeat; not re-sent"
 CHANNEL = "whatsapp"
@@ -59,6 +60,8 @@ class OutboxKind(StrEnum):
     DIGEST_MORNING = "digest.morning"
     CALLBACKS_SILENT = "callbacks.silent"
     PAYMENT_REVERSED = "payment.reversed"
+    REQUEST_UPDATE = "request.update"
+    STATUS_RESULT = "status.result"
 
 
 def queue_message(session: Session, business_id: int, kind: str, dedupe_key: str, payload: dict[str, Any],
@@ -95,7 +98,7 @@ class ClaimedDelivery:
 def expand_outbox(session: Session, now: datetime, channels: Collection[str], limit: int = 100) -> int:
     """Turn due pending outbox rows into deliveries for every chat linked on one of `channels`.
     Returns how many outbox rows were handled."""
-    query = (select(OUTBOX.c.id, OUTBOX.c.business_id)
+    query = (select(OUTBOX.c.id, OUTBOX.c.business_id, OUTBOX.c.kind, OUTBOX.c.payload)
              .where(OUTBOX.c.status == "pending", OUTBOX.c.next_attempt_at <= now)
              .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id).limit(limit))
     if _is_postgres(session):
@@ -108,7 +111,7 @@ def expand_outbox(session: Session, now: datetime, channels: Collection[str], li
     delivered: list[int] = []
     orphans: list[int] = []
     for row in rows:
-        linked = chats.get(row.business_id, [])
+        linked = _addressed(row.kind, row.payload, chats.get(row.business_id, []))
         (delivered if linked else orphans).append(row.id)
         deliveries += [{"outbox_id": row.id, "business_id": row.business_id, "channel": channel, "chat_id": chat_id,
                         "status": "pending", "attempts": 0, "next_attempt_at": now, "last_error": "",
@@ -120,6 +123,19 @@ def expand_outbox(session: Session, now: datetime, channels: Collection[str], li
     _finish_outbox(session, delivered, "sent", "", now)
     _finish_outbox(session, orphans, "failed", NO_LINKED_CHAT, now)
     return len(rows)
+
+
+def _addressed(kind: str, payload: str, linked: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Kinds addressed to one person (`to: "channel:chat_id"`, e.g. the asker of an STK push) go to that chat
+    while it is linked; to every linked chat of the business otherwise, so the news is never lost."""
+    if kind not in ADDRESSED_KINDS:
+        return linked
+    try:
+        to = json.loads(payload).get("to")
+    except (ValueError, AttributeError):
+        return linked
+    chosen = [chat for chat in linked if f"{chat[0]}:{chat[1]}" == to]
+    return chosen or linked
 
 
 def _linked_chats(session: Session, business_ids: set[int], channels: Collection[str]

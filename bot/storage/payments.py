@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table, update
 from sqlmodel import Session, col, select
 
 from bot.ledger.allocation import Allocation, Settlement
@@ -18,6 +18,8 @@ from bot.storage.tables import (
     InvoiceRow,
     PaymentRow,
 )
+
+PAYMENT: Table = PaymentRow.__table__  # type: ignore[attr-defined]
 
 
 def payments_between(session: Session, business_id: int, start: datetime | None,
@@ -160,3 +162,19 @@ INVOICE: Table = InvoiceRow.__table__  # type: ignore[attr-defined]
 
 
 CUSTOMER: Table = CustomerRow.__table__  # type: ignore[attr-defined]
+
+
+def confirm_payments(conn: Connection, business_id: int, trans_ids: Sequence[str], now: datetime) -> int:
+    """Safaricom itself reported these receipts (Pull, Transaction Status): mark them confirmed once."""
+    if not trans_ids:
+        return 0
+    result = conn.execute(update(PAYMENT).where(PAYMENT.c.business_id == business_id,
+                                                PAYMENT.c.trans_id.in_(list(trans_ids)),
+                                                PAYMENT.c.confirmed_at.is_(None)).values(confirmed_at=now))
+    return int(result.rowcount or 0)
+
+
+def stored_amounts(conn: Connection, business_id: int, trans_ids: Sequence[str]) -> dict[str, Decimal]:
+    rows = conn.execute(select(PAYMENT.c.trans_id, PAYMENT.c.amount).where(
+        PAYMENT.c.business_id == business_id, PAYMENT.c.trans_id.in_(list(trans_ids))))
+    return {r.trans_id: r.amount for r in rows}

@@ -171,19 +171,24 @@ def _dispatch_kinds(engine) -> int:
 
 async def test_the_apscheduler_runs_the_named_jobs(engine):
     business_id = store(engine, "600609", [])
-    swept, woken = [], []
+    swept, woken, pulled = [], [], []
+
+    async def pull() -> None:
+        pulled.append(1)
+
     scheduler = JobScheduler(engine, sweep=lambda: swept.append(1), clock=lambda: local(DAY, 20, 5),
-                             on_queued=lambda: woken.append(1), tick=0.05, sweep_every=0.05)
+                             on_queued=lambda: woken.append(1), tick=0.05, sweep_every=0.05, pull=pull,
+                             pull_every=3600, pull_first_after=0)
     await scheduler.start()
     try:
         assert sorted(job.id for job in scheduler.scheduler.get_jobs()) == sorted(JOBS)
-        deadline = time.monotonic() + 20  # a deadline, not a count of tries: both jobs must have run
-        while not (outbox(engine) and swept and woken and _dispatch_kinds(engine) == 2):
+        deadline = time.monotonic() + 20  # a deadline, not a count of tries: every job must have run
+        while not (outbox(engine) and swept and woken and pulled and _dispatch_kinds(engine) == 2):
             assert time.monotonic() < deadline, "the named jobs did not all run"
             await asyncio.sleep(0.05)
     finally:
         await scheduler.stop()
-    assert [r.business_id for r in outbox(engine)] == [business_id] and swept and woken
+    assert [r.business_id for r in outbox(engine)] == [business_id] and swept and woken and pulled
     with Session(engine) as session:
         claimed = session.execute(select(SummaryDispatchRow.kind, SummaryDispatchRow.queued)).all()
     # the digest was due too (07:00 had passed) but with no invoice due it was claimed and not sent

@@ -7,14 +7,18 @@ import asyncio
 import getpass
 import json
 import sys
+import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import typer
 
 from bot.bookkeeping.daraja_gateway import DarajaGateway
+from bot.bookkeeping.processing import claim_unprocessed, process_payment
+from bot.bookkeeping.pull import reconcile_pull
 from bot.bookkeeping.registration import VERSIONS, Registration, register_pull, register_urls
+from bot.bookkeeping.transaction_status import ask_status, status_answer
 from bot.mpesa.daraja_errors import DarajaError, Failure
 from bot.storage.businesses import business_by_shortcode
 from bot.storage.daraja import (
@@ -27,8 +31,9 @@ from bot.storage.daraja import (
     reseal_all,
     save_credentials,
 )
-from bot.storage.db import make_single_use_engine, unit_of_work
+from bot.storage.db import Engine, make_single_use_engine, unit_of_work
 from bot.storage.sealing import SealError
+from webhooks.daraja_wiring import daraja_gateway
 from webhooks.settings import Settings
 
 daraja_app = typer.Typer(help="Talk to Safaricom's Daraja for a shortcode.", no_args_is_help=True)
@@ -47,13 +52,9 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=1)
 
 
-def gateway_for(settings: Settings) -> DarajaGateway:
-    return DarajaGateway(settings.keyring(), settings.public_url, settings.daraja_url)
-
-
 def _run(settings: Settings, call: Callable[[DarajaGateway], Awaitable[T]]) -> T:
     async def go() -> T:
-        gateway = gateway_for(settings)
+        gateway = daraja_gateway(settings)
         try:
             return await call(gateway)
         finally:
@@ -208,6 +209,75 @@ def daraja_register_pull(shortcode: str, nominated_number: str = typer.Option(..
     engine = make_single_use_engine(settings.database_url)
     result = _run(settings, lambda g: register_pull(engine, g, shortcode, nominated_number, datetime.now(UTC)))
     _report(result, "Pull Transactions registered")
+
+
+@daraja_app.command("pull")
+def daraja_pull(shortcode: str, hours: float = typer.Option(3.0, "--hours", help="how far back (at most 48)"),
+                as_json: bool = typer.Option(False, "--json")) -> None:
+    """Run the Pull reconciliation now (the scheduler runs it hourly): confirmed, recovered, conflicts."""
+    settings = Settings()
+    engine = make_single_use_engine(settings.database_url)
+    report = _run(settings, lambda g: reconcile_pull(engine, g, shortcode, hours, datetime.now(UTC)))
+    if report.problem and not report.pages:
+        _fail(report.problem)
+    matched = _match_recovered(engine) if report.recovered else 0
+    if as_json:
+        typer.echo(json.dumps({**report.counts(), "matched_now": matched}))
+    else:
+        typer.echo(f"Pull {shortcode} {report.start} .. {report.end}: {report.rows} rows in {report.pages} pages; "
+                   f"{report.confirmed} confirmed, {report.recovered} recovered, {report.conflicts} conflicts"
+                   + (f", {report.unreadable} unreadable" if report.unreadable else ""))
+    if report.problem:
+        _fail(f"stopped early: {report.problem}")
+
+
+def _match_recovered(engine: Engine) -> int:
+    """Match what the pull recovered now (a running server's sweep would too; the claim makes it once)."""
+    now = datetime.now(UTC)
+    with unit_of_work(engine) as session:
+        ids = claim_unprocessed(session, 500, now, min_age=timedelta(0))
+    done = 0
+    for payment_id in ids:
+        with unit_of_work(engine) as session:
+            done += process_payment(session, payment_id, now) is not None
+    return done
+
+
+@daraja_app.command("status")
+def daraja_status(shortcode: str, receipt: str, as_json: bool = typer.Option(False, "--json"),
+                  wait: float = typer.Option(60.0, "--wait", help="seconds to wait for Daraja's result")) -> None:
+    """Ask Daraja's Transaction Status about a receipt (needs an initiator) and print the result once it has come
+    to the running server's /daraja/{token}/result."""
+    settings = Settings()
+    engine = make_single_use_engine(settings.database_url)
+    asked = _run(settings, lambda g: ask_status(engine, g, shortcode, receipt, "cli", datetime.now(UTC)))
+    if asked.problem:
+        _fail(asked.problem)
+    if asked.error is not None or asked.request_id is None:
+        _fail(explain(asked.error, shortcode) if asked.error else "Daraja did not take the request")
+    assert asked.request_id is not None
+    deadline = time.monotonic() + wait
+    while True:
+        with unit_of_work(engine) as session:
+            answer = status_answer(session, asked.request_id)
+        if answer is None or answer.done or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    if answer is None or not answer.done:
+        _fail(f"Daraja took the request but its result has not reached {settings.public_url}/daraja/…/result "
+              f"within {wait:.0f} s (is the server running and reachable there?)")
+    assert answer is not None
+    if as_json:
+        typer.echo(json.dumps({k: getattr(answer, k) for k in answer.__dataclass_fields__}))
+        return
+    if answer.result_code != "0":
+        typer.echo(f"{answer.receipt}: not confirmed by M-Pesa ({answer.result_code} {answer.description})")
+        return
+    book = {"confirmed": "matches the book", "differs": "the book has another amount", "unknown": "not on the book",
+            "reversed": "reversed on the book now"}.get(answer.on_book, "")
+    parts = [f"{answer.receipt}: {answer.status or 'known'}, KES {answer.amount or '?'}",
+             f"from {answer.payer}" if answer.payer else "", answer.finalised_at, f"({book})" if book else ""]
+    typer.echo(" ".join(p for p in parts if p))
 
 
 @secrets_app.command("rotate")

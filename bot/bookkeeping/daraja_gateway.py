@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from bot.mpesa.daraja import PRODUCTION_URL, SANDBOX_URL, DarajaApp, DarajaClient
-from bot.storage.daraja import DarajaCredentials
-from bot.storage.sealing import Keyring
+from bot.storage.businesses import business_by_shortcode
+from bot.storage.daraja import DarajaCredentials, credentials_for
+from bot.storage.db import Engine, unit_of_work
+from bot.storage.sealing import Keyring, SealError
 
 # Safaricom refuses callback URLs containing these, in any case (reference §2.2)
 FORBIDDEN_IN_URL = re.compile(r"m-?pesa|safaricom|exe|exec|cmd|sql|query", re.IGNORECASE)
@@ -66,3 +68,27 @@ class DarajaGateway:
         for client in self.clients.values():
             await client.aclose()
         self.clients.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class DarajaTarget:
+    """A business Hesabu may call Daraja for: its id, its callback token and its opened credentials."""
+
+    business_id: int
+    token: str
+    credentials: DarajaCredentials
+
+
+def daraja_target(engine: Engine, gateway: DarajaGateway, shortcode: str) -> DarajaTarget | str:
+    """The business of a shortcode with its credentials opened, or why not in words."""
+    with unit_of_work(engine) as session:
+        business = business_by_shortcode(session, shortcode)
+        if business is None:
+            return f"no business has shortcode {shortcode}"
+        try:
+            credentials = credentials_for(session, gateway.keyring, shortcode)
+        except SealError as exc:
+            return f"the stored Daraja credentials of {shortcode} do not open: {exc}"
+        if credentials is None:
+            return f"no Daraja credentials for {shortcode}: run 'hesabu daraja set {shortcode}' first"
+        return DarajaTarget(business.id or 0, business.callback_token, credentials)

@@ -14,17 +14,15 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.bookkeeping.daraja_gateway import DarajaGateway
+from bot.bookkeeping.daraja_gateway import DarajaGateway, daraja_target
 from bot.ledger.payments import IncomingPayment, PaymentSource
 from bot.ledger.phones import read_msisdn
 from bot.mpesa.daraja_errors import DarajaError
 from bot.mpesa.daraja_models import PullRow
-from bot.storage.businesses import business_by_shortcode
 from bot.storage.callbacks import CallbackRecord, Outcome, record_callbacks
-from bot.storage.daraja import DarajaCredentials, credentials_for, pull_registered_shortcodes, record_pull
+from bot.storage.daraja import pull_registered_shortcodes, record_pull
 from bot.storage.db import Engine, unit_of_work, write_gate
 from bot.storage.payments import confirm_payments, stored_amounts
-from bot.storage.sealing import SealError
 
 MAX_PAGES = 50  # Daraja keeps 48 hours; a page holds many rows (size UNCONFIRMED): this bounds a broken offset
 MAX_HOURS = 48
@@ -50,10 +48,10 @@ class PullReport:
 async def reconcile_pull(engine: Engine, gateway: DarajaGateway, shortcode: str, hours: float,
                          now: datetime) -> PullReport:
     """Pull `[now - hours, now]` and record every row; new payments wait for the matching sweep."""
-    target = await asyncio.to_thread(_target, engine, gateway, shortcode)
+    target = await asyncio.to_thread(daraja_target, engine, gateway, shortcode)
     if isinstance(target, str):
         return PullReport(shortcode, problem=target)
-    business_id, credentials = target
+    business_id, credentials = target.business_id, target.credentials
     start = now - timedelta(hours=max(0.1, min(hours, MAX_HOURS)))
     report = {"shortcode": shortcode, "start": start.isoformat(), "end": now.isoformat()}
     counts = {"rows": 0, "confirmed": 0, "recovered": 0, "conflicts": 0, "unreadable": 0, "pages": 0}
@@ -75,19 +73,6 @@ async def reconcile_pull(engine: Engine, gateway: DarajaGateway, shortcode: str,
         offset += len(page.rows) + page.unreadable
     return await asyncio.to_thread(_finish, engine, PullReport(**report, **counts), now)
 
-
-def _target(engine: Engine, gateway: DarajaGateway, shortcode: str) -> tuple[int, DarajaCredentials] | str:
-    with unit_of_work(engine) as session:
-        business = business_by_shortcode(session, shortcode)
-        if business is None:
-            return f"no business has shortcode {shortcode}"
-        try:
-            credentials = credentials_for(session, gateway.keyring, shortcode)
-        except SealError as exc:
-            return f"the stored Daraja credentials of {shortcode} do not open: {exc}"
-        if credentials is None:
-            return f"no Daraja credentials for {shortcode}: run 'hesabu daraja set {shortcode}' first"
-        return business.id or 0, credentials
 
 
 def pull_payment(row: PullRow, shortcode: str) -> IncomingPayment:

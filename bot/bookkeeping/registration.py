@@ -7,13 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.bookkeeping.daraja_gateway import DarajaGateway, url_problem
+from bot.bookkeeping.daraja_gateway import DarajaGateway, daraja_target, url_problem
 from bot.ledger.phones import normalise_phone
 from bot.mpesa.daraja_errors import DarajaError, Failure
-from bot.storage.businesses import business_by_shortcode
-from bot.storage.daraja import DarajaCredentials, credentials_for, mark_pull_registered, mark_registered
+from bot.storage.daraja import mark_pull_registered, mark_registered
 from bot.storage.db import Engine, unit_of_work
-from bot.storage.sealing import SealError
 
 VERSIONS = ("v1", "v2")
 
@@ -34,30 +32,12 @@ class Registration:
         return self.problem is None and self.error is None
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    credentials: DarajaCredentials
-    token: str
-
-
-def _target(engine: Engine, gateway: DarajaGateway, shortcode: str) -> _Target | str:
-    with unit_of_work(engine) as session:
-        business = business_by_shortcode(session, shortcode)
-        if business is None:
-            return f"no business has shortcode {shortcode}"
-        try:
-            credentials = credentials_for(session, gateway.keyring, shortcode)
-        except SealError as exc:
-            return f"the stored Daraja credentials of {shortcode} do not open: {exc}"
-        if credentials is None:
-            return f"no Daraja credentials for {shortcode}: run 'hesabu daraja set {shortcode}' first"
-        return _Target(credentials, business.callback_token)
 
 
 async def register_urls(engine: Engine, gateway: DarajaGateway, shortcode: str, version: str,
                         now: datetime) -> Registration:
     """Register; on "no apiproduct match" try the other version once (the app has the other C2B product)."""
-    target = _target(engine, gateway, shortcode)
+    target = daraja_target(engine, gateway, shortcode)
     if isinstance(target, str):
         return Registration(shortcode, version, problem=target)
     urls = gateway.urls(target.token)
@@ -83,7 +63,7 @@ async def register_urls(engine: Engine, gateway: DarajaGateway, shortcode: str, 
 
 async def register_pull(engine: Engine, gateway: DarajaGateway, shortcode: str, nominated_number: str,
                         now: datetime) -> Registration:
-    target = _target(engine, gateway, shortcode)
+    target = daraja_target(engine, gateway, shortcode)
     if isinstance(target, str):
         return Registration(shortcode, problem=target)
     phone = normalise_phone(nominated_number)

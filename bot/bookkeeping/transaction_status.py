@@ -14,17 +14,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.bookkeeping.daraja_gateway import DarajaGateway
+from bot.bookkeeping.daraja_gateway import DarajaGateway, daraja_target
 from bot.bookkeeping.reversals import reverse_payment
 from bot.mpesa.daraja_errors import DarajaError
 from bot.mpesa.daraja_results import AsyncResult
 from bot.mpesa.fields import FieldError, read_receipt
-from bot.storage.businesses import business_by_shortcode
-from bot.storage.daraja import DarajaCredentials, add_request, credentials_for, request_answered, request_of
+from bot.storage.daraja import DarajaCredentials, add_request, request_answered, request_of
 from bot.storage.db import Engine, Session, unit_of_work
 from bot.storage.outbox import OutboxKind, queue_message
 from bot.storage.payments import confirm_payments, payment_by_trans_id
-from bot.storage.sealing import SealError
 from bot.storage.tables import DarajaRequestRow
 
 STATUS_RESULT = OutboxKind.STATUS_RESULT  # told to the person who asked in chat (payload `to`)
@@ -80,18 +78,13 @@ def _add(engine: Engine, row: DarajaRequestRow) -> int:
 
 
 def _target(engine: Engine, gateway: DarajaGateway, shortcode: str) -> tuple[int, str, DarajaCredentials] | str:
-    with unit_of_work(engine) as session:
-        business = business_by_shortcode(session, shortcode)
-        if business is None:
-            return f"no business has shortcode {shortcode}"
-        try:
-            credentials = credentials_for(session, gateway.keyring, shortcode)
-        except SealError as exc:
-            return f"the stored Daraja credentials of {shortcode} do not open: {exc}"
-        if credentials is None or not credentials.has_initiator:
-            return (f"Transaction Status needs an initiator: set initiator_name and security_credential with "
-                    f"'hesabu daraja set {shortcode}' (an API operator made on the M-PESA org portal)")
-        return business.id or 0, business.callback_token, credentials
+    target = daraja_target(engine, gateway, shortcode)
+    if isinstance(target, str):
+        return target
+    if not target.credentials.has_initiator:
+        return (f"Transaction Status needs an initiator: set initiator_name and security_credential with "
+                f"'hesabu daraja set {shortcode}' (an API operator made on the M-PESA org portal)")
+    return target.business_id, target.token, target.credentials
 
 
 def apply_result(session: Session, business_id: int, result: AsyncResult, now: datetime) -> StatusAnswer | None:
